@@ -1,0 +1,430 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// DeliveryState is where a delivery stands.
+type DeliveryState string
+
+// The states of a delivery. Pending is the only one the loop acts on; the
+// others are final until DeliveryRetry makes the delivery pending again.
+const (
+	// DeliveryPending: due now or at NextAttemptAt.
+	DeliveryPending DeliveryState = "pending"
+	// DeliverySucceeded: the receiver answered 2xx.
+	DeliverySucceeded DeliveryState = "succeeded"
+	// DeliveryFailed: attempts ran out, the retry policy gave up, or the
+	// receiver answered 410 Gone.
+	DeliveryFailed DeliveryState = "failed"
+	// DeliveryCanceled: the subscription was deleted or disabled first.
+	DeliveryCanceled DeliveryState = "canceled"
+)
+
+// Delivery is one event on its way to one subscription.
+type Delivery struct {
+	ID             string        `json:"id"`
+	EventID        string        `json:"eventId"`
+	EventType      string        `json:"eventType"`
+	SubscriptionID string        `json:"subscriptionId"`
+	Tenant         string        `json:"tenant,omitempty"`
+	State          DeliveryState `json:"state"`
+	// AttemptCount is the number of attempts since the delivery was
+	// created or last reset by DeliveryRetry; the retry schedule follows it.
+	AttemptCount int `json:"attemptCount"`
+	// NextAttemptAt is when a pending delivery is due.
+	NextAttemptAt time.Time `json:"nextAttemptAt"`
+	// LastError says why the last attempt failed or why the delivery was
+	// cancelled; empty after a success.
+	LastError string    `json:"lastError,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// LeaseToken and LeasedUntil are set while a worker holds the
+	// delivery; stores manage them.
+	LeaseToken  string    `json:"-"`
+	LeasedUntil time.Time `json:"-"`
+	// Attempts is the log of every attempt, oldest first. Filled in by
+	// DeliveryGet and DeliveryList, not by claims.
+	Attempts []Attempt `json:"attempts,omitempty"`
+}
+
+// Clone returns a deep copy of d.
+func (d *Delivery) Clone() *Delivery {
+	c := *d
+	if d.Attempts != nil {
+		c.Attempts = append([]Attempt(nil), d.Attempts...)
+	}
+	return &c
+}
+
+// Attempt is one HTTP request made for a delivery.
+type Attempt struct {
+	// Number counts attempts of the delivery from 1, across resets.
+	Number    int           `json:"number"`
+	StartedAt time.Time     `json:"startedAt"`
+	Duration  time.Duration `json:"duration"`
+	// StatusCode is the receiver's answer, 0 when there was none.
+	StatusCode int `json:"statusCode,omitempty"`
+	// Error says why the attempt failed; empty on success.
+	Error string `json:"error,omitempty"`
+	// ResponseBody holds the first 4 KiB of the receiver's answer.
+	ResponseBody string `json:"responseBody,omitempty"`
+}
+
+// Limits on what is read from and kept of a receiver's answer.
+const (
+	responseBodyKept = 4 << 10  // stored in Attempt.ResponseBody
+	responseBodyRead = 64 << 10 // read before closing, so connections are reused
+)
+
+// maxIdleWait bounds how long the loop sleeps with nothing due, as a guard
+// against a wake-up missed by a store shared with another process.
+const maxIdleWait = time.Minute
+
+// storeErrorDelay is how long the loop waits after a failing store call.
+const storeErrorDelay = time.Second
+
+// DeliveryGet returns a delivery with its attempt log. A missing one is an
+// error wrapping ErrNotFound.
+func (d *Dispatcher) DeliveryGet(ctx context.Context, id string) (Delivery, error) {
+	dl, err := d.store.DeliveryGet(ctx, id)
+	if err != nil {
+		return Delivery{}, err
+	}
+	return *dl, nil
+}
+
+// DeliveryList returns the deliveries that pass the filters of p, in ID
+// (creation) order, each with its attempt log. To page, pass the last ID
+// of a page as p.After for the next one.
+func (d *Dispatcher) DeliveryList(ctx context.Context, p DeliveryListParams) ([]Delivery, error) {
+	ds, err := d.store.DeliveryList(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Delivery, len(ds))
+	for i, dl := range ds {
+		out[i] = *dl
+	}
+	return out, nil
+}
+
+// DeliveryRetry redelivers a succeeded, failed or cancelled delivery: it
+// becomes pending, due now, with a fresh retry schedule; its attempt log is
+// kept. A pending delivery is an error wrapping ErrDeliveryPending.
+func (d *Dispatcher) DeliveryRetry(ctx context.Context, id string) (Delivery, error) {
+	dl, err := d.store.DeliveryReset(ctx, id, d.now())
+	if err != nil {
+		return Delivery{}, err
+	}
+	d.notify()
+	return *dl, nil
+}
+
+// loop claims due deliveries and starts an attempt for each, until ctx
+// ends. It sleeps until the next delivery is due, a Publish or a finished
+// attempt wakes it, whichever comes first.
+func (d *Dispatcher) loop(ctx, workCtx context.Context, rs *runState) {
+	defer close(rs.loopDone)
+	for ctx.Err() == nil {
+		free := d.cfg.Workers - int(d.active.Load())
+		if free > 0 {
+			n, err := d.claim(ctx, workCtx, rs, free)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				d.log.ErrorContext(ctx, "claiming deliveries failed", "error", err)
+				d.sleep(ctx, storeErrorDelay)
+				continue
+			}
+			if n == free {
+				continue // there may be more due.
+			}
+		}
+		wait := maxIdleWait
+		if free > 0 {
+			next, ok, err := d.store.DeliveryNextDue(ctx, d.saturated)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				d.log.ErrorContext(ctx, "reading next due delivery failed", "error", err)
+				wait = storeErrorDelay
+			} else if ok {
+				wait = next.Sub(d.now())
+				if wait <= 0 {
+					continue // became due since the claim.
+				}
+				wait = min(wait, maxIdleWait)
+			}
+		}
+		d.sleep(ctx, wait)
+	}
+}
+
+// sleep waits for a wake-up, for wait to pass or for ctx to end.
+func (d *Dispatcher) sleep(ctx context.Context, wait time.Duration) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-d.wake:
+	case <-t.C:
+	}
+}
+
+// claim leases up to limit due deliveries and starts a worker for each. It
+// returns how many it started.
+func (d *Dispatcher) claim(ctx, workCtx context.Context, rs *runState, limit int) (int, error) {
+	now := d.now()
+	// reserve is called by the store once per candidate, in claim order:
+	// it takes a per-subscription slot for each delivery it lets through.
+	reserved := map[string]int{}
+	d.subMu.Lock()
+	inFlight := make(map[string]int, len(d.perSub))
+	for k, v := range d.perSub {
+		inFlight[k] = v
+	}
+	d.subMu.Unlock()
+	reserve := func(subID string) bool {
+		if inFlight[subID]+reserved[subID] >= d.cfg.MaxInFlightPerSubscription {
+			return true
+		}
+		reserved[subID]++
+		return false
+	}
+	ds, err := d.store.DeliveryClaim(ctx, ClaimParams{
+		Now:         now,
+		Limit:       limit,
+		LeaseToken:  newID("lease", now),
+		LeasedUntil: now.Add(d.cfg.LeaseDuration),
+		Exclude:     reserve,
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, dl := range ds {
+		d.acquire(dl.SubscriptionID)
+		rs.workers.Add(1)
+		go func() {
+			defer rs.workers.Done()
+			defer d.releaseSlot(dl.SubscriptionID)
+			d.deliver(workCtx, dl)
+		}()
+	}
+	return len(ds), nil
+}
+
+// saturated reports whether a subscription has as many attempts in flight
+// as it may.
+func (d *Dispatcher) saturated(subID string) bool {
+	d.subMu.Lock()
+	defer d.subMu.Unlock()
+	return d.perSub[subID] >= d.cfg.MaxInFlightPerSubscription
+}
+
+func (d *Dispatcher) acquire(subID string) {
+	d.active.Add(1)
+	d.subMu.Lock()
+	d.perSub[subID]++
+	d.subMu.Unlock()
+}
+
+func (d *Dispatcher) releaseSlot(subID string) {
+	d.subMu.Lock()
+	if d.perSub[subID]--; d.perSub[subID] <= 0 {
+		delete(d.perSub, subID)
+	}
+	d.subMu.Unlock()
+	d.active.Add(-1)
+	d.notify()
+}
+
+// deliver makes one attempt for a claimed delivery and records its outcome.
+// ctx ends only on a hard stop, when the delivery is released unrecorded.
+func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
+	log := d.log.With("delivery", dl.ID, "event", dl.EventID, "subscription", dl.SubscriptionID)
+	update := DeliveryUpdate{DeliveryID: dl.ID, LeaseToken: dl.LeaseToken, AttemptCount: dl.AttemptCount}
+
+	sub, err := d.store.SubscriptionGet(ctx, dl.SubscriptionID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		update.State, update.LastError = DeliveryCanceled, "subscription was deleted"
+		d.record(ctx, log, update)
+		return
+	case err != nil:
+		// Leave the lease to expire: the delivery is retried then.
+		log.ErrorContext(ctx, "loading subscription failed; delivery retried when its lease expires", "error", err)
+		return
+	case sub.Disabled:
+		update.State, update.LastError = DeliveryCanceled, "subscription is disabled"
+		d.record(ctx, log, update)
+		return
+	}
+	ev, err := d.store.EventGet(ctx, dl.EventID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		update.State, update.LastError = DeliveryFailed, "event no longer stored"
+		d.record(ctx, log, update)
+		return
+	case err != nil:
+		log.ErrorContext(ctx, "loading event failed; delivery retried when its lease expires", "error", err)
+		return
+	}
+
+	attempt, header, sendErr := d.send(ctx, sub, ev)
+	if ctx.Err() != nil {
+		// Hard stop: the attempt was cut short by us, not the receiver.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := d.store.DeliveryRelease(rctx, dl.ID, dl.LeaseToken); err != nil && !errors.Is(err, ErrLeaseLost) {
+			log.ErrorContext(rctx, "releasing delivery after abort failed; retried when its lease expires", "error", err)
+		}
+		return
+	}
+	update.Attempt = &attempt
+	update.AttemptCount = dl.AttemptCount + 1
+	update.LastError = attempt.Error
+	gone := false
+	switch code := attempt.StatusCode; {
+	case attempt.Error == "" && code >= 200 && code < 300:
+		update.State = DeliverySucceeded
+	case code == http.StatusGone:
+		update.State, gone = DeliveryFailed, true
+		update.LastError = "receiver answered 410 Gone: subscription disabled"
+	case update.AttemptCount >= d.cfg.MaxAttempts:
+		update.State = DeliveryFailed
+		update.LastError = fmt.Sprintf("%s (gave up after %d attempts)", attempt.Error, update.AttemptCount)
+	case !d.cfg.CheckRetry(code, sendErr):
+		update.State = DeliveryFailed
+		update.LastError = attempt.Error + " (not retried: retry policy)"
+	default:
+		update.State = DeliveryPending
+		delay := d.cfg.Backoff(update.AttemptCount)
+		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+			if ra, ok := retryAfter(header, d.now()); ok {
+				delay = min(ra, d.cfg.MaxRetryAfter)
+			}
+		}
+		update.NextAttemptAt = d.now().Add(delay)
+	}
+	d.record(ctx, log, update)
+	if gone {
+		d.disable(ctx, log, sub)
+	}
+}
+
+// record writes an outcome back to the store.
+func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, u DeliveryUpdate) {
+	u.UpdatedAt = d.now()
+	err := d.store.DeliveryUpdate(ctx, u)
+	switch {
+	case errors.Is(err, ErrLeaseLost):
+		log.WarnContext(ctx, "delivery lease lost before its outcome was recorded; it will be attempted again", "state", u.State)
+		return
+	case err != nil:
+		log.ErrorContext(ctx, "recording delivery outcome failed; attempted again when its lease expires", "error", err)
+		return
+	}
+	switch u.State {
+	case DeliverySucceeded:
+		log.InfoContext(ctx, "delivered", "attempt", u.AttemptCount)
+	case DeliveryPending:
+		log.InfoContext(ctx, "attempt failed; retrying", "attempt", u.AttemptCount, "next", u.NextAttemptAt, "error", u.LastError)
+	default:
+		log.WarnContext(ctx, "delivery ended", "state", u.State, "attempt", u.AttemptCount, "error", u.LastError)
+	}
+}
+
+// disable turns a subscription off after its receiver answered 410 Gone.
+func (d *Dispatcher) disable(ctx context.Context, log *slog.Logger, sub *Subscription) {
+	cur, err := d.store.SubscriptionGet(ctx, sub.ID)
+	if err == nil && !cur.Disabled {
+		cur.Disabled, cur.UpdatedAt = true, d.now()
+		err = d.store.SubscriptionUpdate(ctx, cur)
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		log.ErrorContext(ctx, "disabling subscription after 410 Gone failed", "error", err)
+		return
+	}
+	log.WarnContext(ctx, "receiver answered 410 Gone: subscription disabled")
+}
+
+// envelope is the default request body.
+type envelope struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	Timestamp time.Time       `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// send makes one HTTP request for ev to sub. It returns the attempt, the
+// answer's headers (nil without an answer) and the error that prevented an
+// answer (nil with one).
+func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (Attempt, http.Header, error) {
+	start := d.now()
+	a := Attempt{StartedAt: start}
+	fail := func(what string, err error) (Attempt, http.Header, error) {
+		a.Duration = d.now().Sub(start)
+		a.Error = what + ": " + err.Error()
+		return a, nil, err
+	}
+	body, err := json.Marshal(envelope{ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp.UTC(), Data: ev.Data})
+	if err != nil {
+		return fail("encoding the payload", err)
+	}
+	sig, err := Sign(sub.Secret, ev.ID, start, body)
+	if err != nil {
+		return fail("signing", err)
+	}
+	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, sub.Method, sub.URL, bytes.NewReader(body))
+	if err != nil {
+		return fail("building the request", err)
+	}
+	for k, v := range sub.Headers {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "hooksmith/"+Version)
+	req.Header.Set(HeaderID, ev.ID)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(start.Unix(), 10))
+	req.Header.Set(HeaderSignature, sig)
+
+	resp, err := d.client.Do(req)
+	if err != nil {
+		if errors.Is(actx.Err(), context.DeadlineExceeded) {
+			return fail("no answer", fmt.Errorf("attempt timeout (%s) reached", d.cfg.AttemptTimeout))
+		}
+		// url.Error repeats the URL, which may carry a token: drop it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fail("request failed", err)
+	}
+	defer resp.Body.Close()
+	kept, _ := io.ReadAll(io.LimitReader(resp.Body, responseBodyRead))
+	a.Duration = d.now().Sub(start)
+	a.StatusCode = resp.StatusCode
+	a.ResponseBody = string(kept[:min(len(kept), responseBodyKept)])
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		a.Error = fmt.Sprintf("receiver answered %s; redirects are not followed, point the subscription at the final URL", resp.Status)
+	case resp.StatusCode < 200 || resp.StatusCode >= 300:
+		a.Error = "receiver answered " + resp.Status
+	}
+	return a, resp.Header, nil
+}

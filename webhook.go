@@ -1,0 +1,291 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Version is the library version, sent in the user-agent header.
+const Version = "0.1.0"
+
+// Event is something that happened in the host application, published to
+// the subscriptions that want its type.
+type Event struct {
+	// ID identifies the event and is the idempotency key receivers see in
+	// webhook-id. Publish generates one ("evt_" + 26 characters) when
+	// empty. At most 255 bytes of printable ASCII without spaces.
+	ID string `json:"id"`
+	// Type names what happened, for example "invoice.paid". Required; at
+	// most 255 bytes, no spaces or "*".
+	Type string `json:"type"`
+	// Tenant scopes the event: only subscriptions of the same tenant
+	// receive it.
+	Tenant string `json:"tenant,omitempty"`
+	// Timestamp is when it happened; Publish sets it to now when zero.
+	Timestamp time.Time `json:"timestamp"`
+	// Data is the event's payload; it must be valid JSON (use {} or null
+	// when there is none).
+	Data json.RawMessage `json:"data"`
+	// Metadata is free-form data about the event (a correlation ID, the
+	// actor). It is stored with the event; templates can use it.
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// Clone returns a deep copy of e.
+func (e *Event) Clone() *Event {
+	c := *e
+	if e.Data != nil {
+		c.Data = append(json.RawMessage(nil), e.Data...)
+	}
+	c.Metadata = cloneMap(e.Metadata)
+	return &c
+}
+
+// normalize fills defaults (ID, Timestamp) and validates e.
+func (e *Event) normalize(now time.Time) error {
+	v := validator{what: "event"}
+	if e.ID == "" {
+		e.ID = newID("evt", now)
+	} else if msg := checkMessageID(e.ID); msg != "" {
+		v.add("ID", msg)
+	}
+	if e.Type == "" {
+		v.add("Type", `required: name what happened, for example "invoice.paid"`)
+	} else if msg := checkEventType(e.Type, false); msg != "" {
+		v.add("Type", msg)
+	}
+	if len(e.Tenant) > maxNameLen {
+		v.add("Tenant", fmt.Sprintf("must be at most %d bytes, got %d", maxNameLen, len(e.Tenant)))
+	}
+	if e.Timestamp.IsZero() {
+		e.Timestamp = now
+	}
+	switch {
+	case len(e.Data) == 0:
+		v.add("Data", "required: valid JSON; use {} or null for an event without data")
+	case !json.Valid(e.Data):
+		v.add("Data", "must be valid JSON")
+	}
+	if n := mapSize(e.Metadata); n > maxMetadataLen {
+		v.add("Metadata", fmt.Sprintf("must total at most %d bytes of keys and values, got %d", maxMetadataLen, n))
+	}
+	return v.err()
+}
+
+// checkMessageID returns what is wrong with a caller-chosen event ID, or "".
+// It travels in the webhook-id header and in the signed content.
+func checkMessageID(id string) string {
+	if len(id) > maxEventTypeLen {
+		return fmt.Sprintf("must be at most %d bytes, got %d", maxEventTypeLen, len(id))
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] >= 0x7f {
+			return "must be printable ASCII without spaces (it is sent in the webhook-id header)"
+		}
+	}
+	return ""
+}
+
+// PublishResult tells what Publish stored.
+type PublishResult struct {
+	// EventID is the event's ID, generated or given.
+	EventID string
+	// DeliveryIDs lists the deliveries created, one per matching enabled
+	// subscription of the event's tenant. Empty when none matched, and
+	// when Duplicate is true.
+	DeliveryIDs []string
+	// Duplicate is true when an event with the same ID was already stored:
+	// nothing was stored or scheduled again. Publishing is idempotent by
+	// event ID, so retrying a Publish whose outcome is unknown is safe.
+	Duplicate bool
+}
+
+// Dispatcher publishes events and delivers them to subscriptions. Create
+// one with NewDispatcher; its methods are safe for concurrent use.
+//
+// Without Start it is publish-only: Publish stores events and deliveries,
+// and another Dispatcher on the same store (or this one, later) delivers
+// them.
+type Dispatcher struct {
+	store  Store
+	cfg    Config
+	log    *slog.Logger
+	client *http.Client
+
+	// wake has room for one signal: Publish, DeliveryRetry and finishing
+	// workers send without blocking, the loop receives.
+	wake chan struct{}
+
+	mu  sync.Mutex
+	run *runState // nil when not started
+
+	active atomic.Int64 // attempts in flight
+	subMu  sync.Mutex
+	perSub map[string]int // attempts in flight per subscription
+}
+
+// NewDispatcher returns a Dispatcher over store. A nil cfg means the
+// defaults documented on Config; invalid settings are an error.
+func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
+	if store == nil {
+		return nil, errors.New("webhook: NewDispatcher needs a Store, for example memstore.New()")
+	}
+	c := Config{}
+	if cfg != nil {
+		c = *cfg
+	}
+	c = c.withDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &Dispatcher{
+		store:  store,
+		cfg:    c,
+		log:    c.Logger,
+		client: newHTTPClient(&c),
+		wake:   make(chan struct{}, 1),
+		perSub: make(map[string]int),
+	}, nil
+}
+
+// now returns the configured clock's time.
+func (d *Dispatcher) now() time.Time { return d.cfg.Now() }
+
+// notify wakes the delivery loop without blocking.
+func (d *Dispatcher) notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Publish validates e, fills its ID and Timestamp when empty, and stores
+// it together with one pending delivery per matching enabled subscription
+// of its tenant, in one atomic store operation. It returns once they are
+// stored; a running delivery loop is woken at once.
+//
+// An invalid event is a *ValidationError matching ErrInvalid and stores
+// nothing. Publishing an ID that is already stored stores nothing and
+// returns a result with Duplicate set and a nil error.
+func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error) {
+	e = *e.Clone()
+	now := d.now()
+	if err := e.normalize(now); err != nil {
+		return PublishResult{}, err
+	}
+	subs, err := d.store.SubscriptionMatch(ctx, e.Tenant, e.Type)
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("webhook: publish %s: match subscriptions: %w", e.ID, err)
+	}
+	deliveries := make([]*Delivery, len(subs))
+	ids := make([]string, len(subs))
+	for i, s := range subs {
+		ids[i] = newID("dlv", now)
+		deliveries[i] = &Delivery{
+			ID:             ids[i],
+			EventID:        e.ID,
+			EventType:      e.Type,
+			SubscriptionID: s.ID,
+			Tenant:         e.Tenant,
+			State:          DeliveryPending,
+			NextAttemptAt:  now,
+			CreatedAt:      now,
+			UpdatedAt:      now,
+		}
+	}
+	err = d.store.EventInsert(ctx, &e, deliveries)
+	if errors.Is(err, ErrEventExists) {
+		return PublishResult{EventID: e.ID, Duplicate: true}, nil
+	}
+	if err != nil {
+		return PublishResult{}, fmt.Errorf("webhook: publish %s: %w", e.ID, err)
+	}
+	if len(deliveries) > 0 {
+		d.notify()
+	}
+	return PublishResult{EventID: e.ID, DeliveryIDs: ids}, nil
+}
+
+// runState is one run of the delivery loop, from Start to Shutdown.
+type runState struct {
+	stopClaiming context.CancelFunc // ends the loop
+	abortWork    context.CancelFunc // cancels in-flight attempts
+	loopDone     chan struct{}
+	workers      sync.WaitGroup
+}
+
+// Start starts the delivery loop in the background and returns at once.
+// Cancelling ctx stops it hard: in-flight attempts are aborted and their
+// deliveries left pending. Prefer Shutdown, which lets them finish.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.run != nil {
+		return ErrAlreadyStarted
+	}
+	workCtx, abort := context.WithCancel(ctx)
+	loopCtx, stop := context.WithCancel(workCtx)
+	rs := &runState{stopClaiming: stop, abortWork: abort, loopDone: make(chan struct{})}
+	d.run = rs
+	go d.loop(loopCtx, workCtx, rs)
+	d.log.InfoContext(ctx, "delivery loop started", "workers", d.cfg.Workers)
+	return nil
+}
+
+// Shutdown stops claiming deliveries and waits for in-flight attempts to
+// finish. When ctx ends first, it aborts them, leaves their deliveries
+// pending (no attempt is counted), and returns ctx's error. Nothing is
+// lost either way: a later Start delivers what is left.
+func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	d.mu.Lock()
+	rs := d.run
+	d.run = nil
+	d.mu.Unlock()
+	if rs == nil {
+		return ErrNotStarted
+	}
+	rs.stopClaiming()
+	<-rs.loopDone
+	done := make(chan struct{})
+	go func() {
+		rs.workers.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		rs.abortWork()
+		<-done
+	}
+	rs.abortWork()
+	d.log.Info("delivery loop stopped", "graceful", err == nil)
+	return err
+}
+
+// Run starts the delivery loop, waits for ctx to end, then shuts down,
+// giving in-flight attempts up to Config.AttemptTimeout to finish. It is
+// the call for a main function:
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+//	defer stop()
+//	err := d.Run(ctx)
+//
+// It returns nil after a graceful shutdown.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if err := d.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.AttemptTimeout)
+	defer cancel()
+	return d.Shutdown(sctx)
+}
