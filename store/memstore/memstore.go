@@ -1,0 +1,563 @@
+// Package memstore is an in-memory webhook.Store, for tests and for hosts
+// that can afford to lose pending deliveries when the process ends.
+//
+// # Basics
+//
+// New returns an empty Store. Its methods are safe for concurrent use: one
+// mutex guards everything, and no call blocks on anything but that mutex.
+// Values passed in are copied before they are kept and values returned are
+// copies, so neither the caller nor the store can change what the other
+// holds.
+//
+// # Indexes
+//
+// Pending deliveries sit in a min-heap keyed by their effective due time,
+// the later of NextAttemptAt and LeasedUntil, then by ID, so claims and
+// DeliveryNextDue look only at the front of the queue. Deliveries are also
+// indexed by subscription and by event, and subscriptions by tenant, so
+// Publish (SubscriptionMatch), SubscriptionDelete and filtered DeliveryList
+// calls touch only the records concerned.
+//
+// # Caveats
+//
+// Everything is lost when the process exits: use store/boltstore when
+// published events must survive a restart. Nothing is ever removed except
+// by SubscriptionDelete (which removes only the subscription), so memory
+// grows with every event published. Unfiltered SubscriptionList and
+// DeliveryList calls sort every record: they are meant for inspection, not
+// for hot paths.
+package memstore
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hooksmith/webhook"
+)
+
+// Store is an in-memory webhook.Store. Create one with New; the zero value
+// is not usable.
+type Store struct {
+	mu sync.Mutex
+
+	subs     map[string]*webhook.Subscription
+	byTenant map[string][]string // tenant -> subscription IDs, sorted
+
+	events map[string]*webhook.Event
+
+	deliveries map[string]*entry
+	bySub      map[string]map[string]struct{} // subscription ID -> delivery IDs
+	byEvent    map[string][]string            // event ID -> delivery IDs
+	due        dueQueue                       // pending deliveries
+}
+
+// entry is a stored delivery and its place in the due queue.
+type entry struct {
+	d     *webhook.Delivery // Attempts holds the attempt log
+	index int               // in Store.due, -1 when not queued
+}
+
+// dueAt is when the delivery becomes claimable: the later of its scheduled
+// time and the end of its lease.
+func (e *entry) dueAt() time.Time {
+	if e.d.LeasedUntil.After(e.d.NextAttemptAt) {
+		return e.d.LeasedUntil
+	}
+	return e.d.NextAttemptAt
+}
+
+var _ webhook.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		subs:       make(map[string]*webhook.Subscription),
+		byTenant:   make(map[string][]string),
+		events:     make(map[string]*webhook.Event),
+		deliveries: make(map[string]*entry),
+		bySub:      make(map[string]map[string]struct{}),
+		byEvent:    make(map[string][]string),
+	}
+}
+
+// SubscriptionInsert stores a copy of s. An ID already stored is an error.
+func (m *Store) SubscriptionInsert(ctx context.Context, s *webhook.Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.subs[s.ID]; ok {
+		return fmt.Errorf("memstore: subscription %q already exists: IDs must be unique", s.ID)
+	}
+	m.subs[s.ID] = s.Clone()
+	m.byTenant[s.Tenant] = insertSorted(m.byTenant[s.Tenant], s.ID)
+	return nil
+}
+
+// SubscriptionGet returns a copy of the subscription with the given ID.
+func (m *Store) SubscriptionGet(ctx context.Context, id string) (*webhook.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.subs[id]
+	if !ok {
+		return nil, notFound("subscription", id)
+	}
+	return s.Clone(), nil
+}
+
+// SubscriptionList returns copies of the subscriptions that pass p, in
+// ascending ID order. With p.Tenant set it reads only that tenant's.
+func (m *Store) SubscriptionList(ctx context.Context, p webhook.SubscriptionListParams) ([]*webhook.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	if p.Tenant != "" {
+		ids = m.byTenant[p.Tenant] // sorted already
+	} else {
+		ids = make([]string, 0, len(m.subs))
+		for id := range m.subs {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+	}
+	start := sort.SearchStrings(ids, p.After)
+	if p.After != "" && start < len(ids) && ids[start] == p.After {
+		start++
+	}
+	var out []*webhook.Subscription
+	for _, id := range ids[start:] {
+		if p.Limit > 0 && len(out) >= p.Limit {
+			break
+		}
+		if s := m.subs[id]; p.Keep(s) {
+			out = append(out, s.Clone())
+		}
+	}
+	return out, nil
+}
+
+// SubscriptionUpdate replaces the stored subscription with ID s.ID by a copy
+// of s.
+func (m *Store) SubscriptionUpdate(ctx context.Context, s *webhook.Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.subs[s.ID]
+	if !ok {
+		return notFound("subscription", s.ID)
+	}
+	if old.Tenant != s.Tenant {
+		m.removeFromTenant(old.Tenant, s.ID)
+		m.byTenant[s.Tenant] = insertSorted(m.byTenant[s.Tenant], s.ID)
+	}
+	m.subs[s.ID] = s.Clone()
+	return nil
+}
+
+// SubscriptionDelete removes a subscription and cancels its pending
+// deliveries under one lock: no claim sees the subscription gone and its
+// deliveries still pending. A cancelled delivery loses its lease, so a
+// worker holding it gets webhook.ErrLeaseLost when it reports back.
+func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.subs[id]
+	if !ok {
+		return notFound("subscription", id)
+	}
+	delete(m.subs, id)
+	m.removeFromTenant(s.Tenant, id)
+	for did := range m.bySub[id] {
+		e := m.deliveries[did]
+		if e.d.State != webhook.DeliveryPending {
+			continue
+		}
+		e.d.State = webhook.DeliveryCanceled
+		e.d.LastError = "subscription was deleted"
+		e.d.UpdatedAt = now
+		e.d.LeaseToken, e.d.LeasedUntil = "", time.Time{}
+		m.unqueue(e)
+	}
+	return nil
+}
+
+// SubscriptionMatch returns copies of the enabled subscriptions of tenant
+// that match eventType, in ascending ID order. It reads only that tenant's
+// subscriptions.
+func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string) ([]*webhook.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*webhook.Subscription
+	for _, id := range m.byTenant[tenant] {
+		if s := m.subs[id]; !s.Disabled && s.Matches(eventType) {
+			out = append(out, s.Clone())
+		}
+	}
+	return out, nil
+}
+
+// EventInsert stores copies of e and its deliveries under one lock. When an
+// event with the same ID exists, or a delivery ID is already stored, it
+// stores nothing; the first case wraps webhook.ErrEventExists.
+func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []*webhook.Delivery) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.events[e.ID]; ok {
+		return fmt.Errorf("memstore: event %q: %w", e.ID, webhook.ErrEventExists)
+	}
+	for i, d := range deliveries {
+		if _, ok := m.deliveries[d.ID]; ok {
+			return fmt.Errorf("memstore: event %q: delivery %q already exists: delivery IDs must be unique", e.ID, d.ID)
+		}
+		for _, o := range deliveries[:i] {
+			if o.ID == d.ID {
+				return fmt.Errorf("memstore: event %q: delivery %q given twice: delivery IDs must be unique", e.ID, d.ID)
+			}
+		}
+	}
+	m.events[e.ID] = e.Clone()
+	ids := make([]string, len(deliveries))
+	for i, d := range deliveries {
+		ent := &entry{d: d.Clone(), index: -1}
+		m.deliveries[d.ID] = ent
+		ids[i] = d.ID
+		set := m.bySub[d.SubscriptionID]
+		if set == nil {
+			set = make(map[string]struct{})
+			m.bySub[d.SubscriptionID] = set
+		}
+		set[d.ID] = struct{}{}
+		if ent.d.State == webhook.DeliveryPending {
+			heap.Push(&m.due, ent)
+		}
+	}
+	m.byEvent[e.ID] = append(m.byEvent[e.ID], ids...)
+	return nil
+}
+
+// EventGet returns a copy of the event with the given ID.
+func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.events[id]
+	if !ok {
+		return nil, notFound("event", id)
+	}
+	return e.Clone(), nil
+}
+
+// DeliveryClaim leases up to p.Limit due pending deliveries, earliest
+// effective due time (the later of NextAttemptAt and LeasedUntil) first,
+// ties broken by ID.
+//
+// It takes candidates from the front of the due queue in that order and
+// calls p.Exclude, when not nil, exactly once for each, with the candidate's
+// subscription ID, before considering the next one. A candidate for which
+// Exclude returns false is claimed at once; one for which it returns true is
+// skipped. Exclude may therefore keep count of what it let through: the
+// Dispatcher uses it to reserve per-subscription concurrency slots. Exclude
+// runs with the store locked and must not call the store.
+func (m *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var claimed, skipped []*entry
+	for len(claimed) < p.Limit && m.due.Len() > 0 {
+		e := m.due[0]
+		if e.dueAt().After(p.Now) {
+			break
+		}
+		heap.Pop(&m.due)
+		if p.Exclude != nil && p.Exclude(e.d.SubscriptionID) {
+			skipped = append(skipped, e)
+			continue
+		}
+		e.d.LeaseToken, e.d.LeasedUntil = p.LeaseToken, p.LeasedUntil
+		claimed = append(claimed, e)
+	}
+	out := make([]*webhook.Delivery, len(claimed))
+	for i, e := range claimed {
+		heap.Push(&m.due, e)
+		out[i] = withoutAttempts(e.d)
+	}
+	for _, e := range skipped {
+		heap.Push(&m.due, e)
+	}
+	return out, nil
+}
+
+// DeliveryNextDue returns the earliest effective due time of a pending
+// delivery whose subscription exclude does not report. Exclude runs with the
+// store locked and must not call the store.
+func (m *Store) DeliveryNextDue(ctx context.Context, exclude func(subscriptionID string) bool) (time.Time, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var skipped []*entry
+	defer func() {
+		for _, e := range skipped {
+			heap.Push(&m.due, e)
+		}
+	}()
+	for m.due.Len() > 0 {
+		e := m.due[0]
+		if exclude == nil || !exclude(e.d.SubscriptionID) {
+			return e.dueAt(), true, nil
+		}
+		skipped = append(skipped, heap.Pop(&m.due).(*entry))
+	}
+	return time.Time{}, false, nil
+}
+
+// DeliveryUpdate records the outcome of a leased delivery; see
+// webhook.Store. The attempt, when given, is numbered one more than the
+// attempts already logged.
+func (m *Store) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, err := m.leased(u.DeliveryID, u.LeaseToken)
+	if err != nil {
+		return err
+	}
+	if u.Attempt != nil {
+		a := *u.Attempt
+		a.Number = len(e.d.Attempts) + 1
+		e.d.Attempts = append(e.d.Attempts, a)
+	}
+	e.d.State = u.State
+	e.d.AttemptCount = u.AttemptCount
+	e.d.NextAttemptAt = u.NextAttemptAt
+	e.d.LastError = u.LastError
+	e.d.UpdatedAt = u.UpdatedAt
+	e.d.LeaseToken, e.d.LeasedUntil = "", time.Time{}
+	m.requeue(e)
+	return nil
+}
+
+// DeliveryRelease clears a lease so the delivery is claimable again at its
+// NextAttemptAt.
+func (m *Store) DeliveryRelease(ctx context.Context, id, leaseToken string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, err := m.leased(id, leaseToken)
+	if err != nil {
+		return err
+	}
+	e.d.LeaseToken, e.d.LeasedUntil = "", time.Time{}
+	m.requeue(e)
+	return nil
+}
+
+// DeliveryGet returns a copy of a delivery with its attempts.
+func (m *Store) DeliveryGet(ctx context.Context, id string) (*webhook.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.deliveries[id]
+	if !ok {
+		return nil, notFound("delivery", id)
+	}
+	return e.d.Clone(), nil
+}
+
+// DeliveryList returns copies of the deliveries that pass p, with their
+// attempts, in ascending ID order. With p.EventID or p.SubscriptionID set it
+// reads only the deliveries of that event or subscription.
+func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) ([]*webhook.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	switch {
+	case p.EventID != "":
+		ids = slices.Clone(m.byEvent[p.EventID])
+	case p.SubscriptionID != "":
+		ids = make([]string, 0, len(m.bySub[p.SubscriptionID]))
+		for id := range m.bySub[p.SubscriptionID] {
+			ids = append(ids, id)
+		}
+	default:
+		ids = make([]string, 0, len(m.deliveries))
+		for id := range m.deliveries {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	var out []*webhook.Delivery
+	for _, id := range ids {
+		if p.Limit > 0 && len(out) >= p.Limit {
+			break
+		}
+		if id <= p.After && p.After != "" {
+			continue
+		}
+		if e := m.deliveries[id]; p.Keep(e.d) {
+			out = append(out, e.d.Clone())
+		}
+	}
+	return out, nil
+}
+
+// DeliveryReset makes a delivery that is not pending due again at now; see
+// webhook.Store.
+func (m *Store) DeliveryReset(ctx context.Context, id string, now time.Time) (*webhook.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.deliveries[id]
+	if !ok {
+		return nil, notFound("delivery", id)
+	}
+	if e.d.State == webhook.DeliveryPending {
+		return nil, fmt.Errorf("memstore: delivery %q: %w", id, webhook.ErrDeliveryPending)
+	}
+	e.d.State = webhook.DeliveryPending
+	e.d.AttemptCount = 0
+	e.d.NextAttemptAt = now
+	e.d.UpdatedAt = now
+	e.d.LeaseToken, e.d.LeasedUntil = "", time.Time{}
+	m.requeue(e)
+	return e.d.Clone(), nil
+}
+
+// leased returns the delivery id if it is leased with token, or an error
+// wrapping ErrNotFound or ErrLeaseLost.
+func (m *Store) leased(id, token string) (*entry, error) {
+	e, ok := m.deliveries[id]
+	if !ok {
+		return nil, notFound("delivery", id)
+	}
+	if token == "" || e.d.LeaseToken != token {
+		return nil, fmt.Errorf("memstore: delivery %q: %w", id, webhook.ErrLeaseLost)
+	}
+	return e, nil
+}
+
+// requeue puts e in the due queue at its current due time when it is
+// pending, and takes it out otherwise.
+func (m *Store) requeue(e *entry) {
+	switch {
+	case e.d.State != webhook.DeliveryPending:
+		m.unqueue(e)
+	case e.index < 0:
+		heap.Push(&m.due, e)
+	default:
+		heap.Fix(&m.due, e.index)
+	}
+}
+
+// unqueue takes e out of the due queue if it is there.
+func (m *Store) unqueue(e *entry) {
+	if e.index >= 0 {
+		heap.Remove(&m.due, e.index)
+	}
+}
+
+func (m *Store) removeFromTenant(tenant, id string) {
+	ids := m.byTenant[tenant]
+	if i, ok := slices.BinarySearch(ids, id); ok {
+		ids = slices.Delete(ids, i, i+1)
+	}
+	if len(ids) == 0 {
+		delete(m.byTenant, tenant)
+		return
+	}
+	m.byTenant[tenant] = ids
+}
+
+func insertSorted(ids []string, id string) []string {
+	i, ok := slices.BinarySearch(ids, id)
+	if ok {
+		return ids
+	}
+	return slices.Insert(ids, i, id)
+}
+
+func notFound(what, id string) error {
+	return fmt.Errorf("memstore: %s %q: %w", what, id, webhook.ErrNotFound)
+}
+
+// withoutAttempts copies d without its attempt log, as claims return it.
+func withoutAttempts(d *webhook.Delivery) *webhook.Delivery {
+	c := *d
+	c.Attempts = nil
+	return &c
+}
+
+// dueQueue is a min-heap of pending deliveries by effective due time, then
+// ID. It implements heap.Interface and keeps each entry's index current.
+type dueQueue []*entry
+
+func (q dueQueue) Len() int { return len(q) }
+
+func (q dueQueue) Less(i, j int) bool {
+	a, b := q[i].dueAt(), q[j].dueAt()
+	if !a.Equal(b) {
+		return a.Before(b)
+	}
+	return q[i].d.ID < q[j].d.ID
+}
+
+func (q dueQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index = i
+	q[j].index = j
+}
+
+func (q *dueQueue) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
+
+func (q *dueQueue) Pop() any {
+	old := *q
+	n := len(old)
+	e := old[n-1]
+	old[n-1] = nil
+	e.index = -1
+	*q = old[:n-1]
+	return e
+}
