@@ -117,3 +117,19 @@ func (v *validator) err() error {
 	}
 	return &ValidationError{What: v.what, Fields: v.fields}
 }
+
+// Errors returned by Receiver and by the verifiers of package receiver, in
+// addition to those of Verify. Each is wrapped with detail; test with
+// errors.Is.
+var (
+	// ErrInvalidSigningKey: an ed25519 key is not in the "whsk_" or
+	// "whpk_" text form of 32 base64-encoded bytes, or a private key was
+	// given where a public key belongs.
+	ErrInvalidSigningKey = errors.New("webhook: invalid signing key")
+	// ErrMalformedPayload: the body is not the JSON object the sender's
+	// scheme defines (for Standard Webhooks: an object with a "type").
+	ErrMalformedPayload = errors.New("webhook: malformed payload")
+	// ErrMalformedHeader: a signature header is present but cannot be
+	// parsed (for example a Stripe-Signature without "t=").
+	ErrMalformedHeader = errors.New("webhook: malformed header")
+)
