@@ -1,0 +1,63 @@
+package tmpl
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// benchTemplate is a ~1 KiB JSON template with 5 tags: three inside
+// strings, two standing alone.
+func benchTemplate() string {
+	var b strings.Builder
+	b.WriteString(`{"fields": {"summary": "Order {{Body.order.id}} from {{ Body.customer.name }} needs review",`)
+	b.WriteString(` "reporter": {"id": "{{Header.tenant}}"}, "total": {{Body.order.total}}, "lines": {{Body.order.lines}},`)
+	b.WriteString(` "labels": ["webhook", "orders"], "event": "{{Header.type}}", "padding": [`)
+	for i := 0; b.Len() < 1000; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `{"k": "static value number %d", "n": %d}`, i, i)
+	}
+	b.WriteString(`]}}`)
+	return b.String()
+}
+
+// benchData is a ~1 KiB event.
+func benchData() []byte {
+	var b strings.Builder
+	b.WriteString(`{"customer": {"id": "cus_0123456789", "name": "Ada \"the\" Lovelace", "email": "ada@example.com",`)
+	b.WriteString(` "address": {"line1": "12 Analytical Engine Street", "city": "London", "postcode": "N1 9GU"}},`)
+	b.WriteString(` "notes": [`)
+	for i := 0; b.Len() < 800; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `{"at": "2024-05-0%dT10:00:00Z", "text": "note number %d with some text"}`, i%9+1, i)
+	}
+	b.WriteString(`], "order": {"id": "ord_42", "total": 1234.5, "currency": "GBP",`)
+	b.WriteString(` "lines": [{"sku": "A-1", "qty": 2}, {"sku": "B-7", "qty": 1}]}}`)
+	return []byte(b.String())
+}
+
+func BenchmarkRender(b *testing.B) {
+	src, data := benchTemplate(), benchData()
+	tp, err := Parse(src, JSON)
+	require.NoError(b, err)
+	v := Values{Data: data, Header: map[string]string{
+		"id": "evt_01", "type": "order.created", "timestamp": "2024-05-01T10:00:00Z", "tenant": "acme",
+	}}
+	out, missing, err := tp.Render(nil, v)
+	require.NoError(b, err)
+	require.Empty(b, missing)
+	b.Logf("template %d bytes, data %d bytes, output %d bytes", len(src), len(data), len(out))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(out)))
+	for b.Loop() {
+		if _, _, err := tp.Render(nil, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

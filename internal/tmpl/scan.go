@@ -1,0 +1,223 @@
+package tmpl
+
+import "bytes"
+
+// This file finds the value a Body path names in the raw JSON bytes of the
+// event data without decoding it: no maps, no interface values, no
+// allocations. The data is valid JSON (the event layer checks it); the
+// scanner still never reads out of bounds on malformed input and reports it.
+
+// lookupResult tells what lookup found.
+type lookupResult uint8
+
+const (
+	lookupFound     lookupResult = iota
+	lookupMissing                // a key or index does not exist, or a segment goes into a scalar
+	lookupMalformed              // the data is not valid JSON where the path goes
+)
+
+// segment is one step of a Body path: an object key, and the array index it
+// also denotes when it is a decimal number (index is -1 otherwise).
+type segment struct {
+	key   string
+	index int
+}
+
+// lookup returns the span d[start:end] of the value at path, path being
+// empty for the whole document. scratch holds decoded keys that contain
+// escapes; the grown buffer is returned for reuse. Render does the same
+// with step, sharing the steps of common prefixes between tags.
+func lookup(d []byte, path []segment, scratch []byte) (start, end int, res lookupResult, _ []byte) {
+	i := skipWS(d, 0)
+	for _, seg := range path {
+		if i, res, scratch = step(d, i, seg, scratch); res != lookupFound {
+			return 0, 0, res, scratch
+		}
+	}
+	if end = skipValue(d, i); end < 0 {
+		return 0, 0, lookupMalformed, scratch
+	}
+	return i, end, lookupFound, scratch
+}
+
+// step returns the offset of the value that seg names in the container
+// starting at d[i]. Duplicate object keys: the first one wins.
+func step(d []byte, i int, seg segment, scratch []byte) (int, lookupResult, []byte) {
+	if i >= len(d) {
+		return 0, lookupMalformed, scratch
+	}
+	switch d[i] {
+	case '{':
+		return findKey(d, i, seg.key, scratch)
+	case '[':
+		if seg.index < 0 {
+			return 0, lookupMissing, scratch
+		}
+		i, res := findIndex(d, i, seg.index)
+		return i, res, scratch
+	}
+	return 0, lookupMissing, scratch
+}
+
+// findKey looks for key in the object starting at d[i] == '{' and returns
+// the offset of its value.
+func findKey(d []byte, i int, key string, scratch []byte) (int, lookupResult, []byte) {
+	i = skipWS(d, i+1)
+	if i < len(d) && d[i] == '}' {
+		return 0, lookupMissing, scratch
+	}
+	for {
+		if i >= len(d) || d[i] != '"' {
+			return 0, lookupMalformed, scratch
+		}
+		kEnd := skipString(d, i)
+		if kEnd < 0 {
+			return 0, lookupMalformed, scratch
+		}
+		raw := d[i+1 : kEnd-1]
+		var match bool
+		if bytes.IndexByte(raw, '\\') < 0 {
+			match = string(raw) == key
+		} else {
+			scratch = appendUnquoted(scratch[:0], raw)
+			match = string(scratch) == key
+		}
+		i = skipWS(d, kEnd)
+		if i >= len(d) || d[i] != ':' {
+			return 0, lookupMalformed, scratch
+		}
+		i = skipWS(d, i+1)
+		if match {
+			return i, lookupFound, scratch
+		}
+		if i = skipValue(d, i); i < 0 {
+			return 0, lookupMalformed, scratch
+		}
+		i = skipWS(d, i)
+		if i >= len(d) {
+			return 0, lookupMalformed, scratch
+		}
+		switch d[i] {
+		case ',':
+			i = skipWS(d, i+1)
+		case '}':
+			return 0, lookupMissing, scratch
+		default:
+			return 0, lookupMalformed, scratch
+		}
+	}
+}
+
+// findIndex returns the offset of element n of the array starting at
+// d[i] == '['.
+func findIndex(d []byte, i, n int) (int, lookupResult) {
+	i = skipWS(d, i+1)
+	if i < len(d) && d[i] == ']' {
+		return 0, lookupMissing
+	}
+	for k := 0; ; k++ {
+		if i >= len(d) {
+			return 0, lookupMalformed
+		}
+		if k == n {
+			return i, lookupFound
+		}
+		if i = skipValue(d, i); i < 0 {
+			return 0, lookupMalformed
+		}
+		i = skipWS(d, i)
+		if i >= len(d) {
+			return 0, lookupMalformed
+		}
+		switch d[i] {
+		case ',':
+			i = skipWS(d, i+1)
+		case ']':
+			return 0, lookupMissing
+		default:
+			return 0, lookupMalformed
+		}
+	}
+}
+
+// skipWS returns the offset of the first non-space byte at or after i.
+func skipWS(d []byte, i int) int {
+	for i < len(d) {
+		switch d[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the offset just past the string starting at
+// d[i] == '"', or -1 when it is not terminated.
+func skipString(d []byte, i int) int {
+	open := i
+	i++
+	for {
+		j := bytes.IndexByte(d[i:], '"')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		// The quote is escaped when an odd number of backslashes precede it.
+		k := i - 1
+		for k > open && d[k] == '\\' {
+			k--
+		}
+		if (i-1-k)%2 == 0 {
+			return i + 1
+		}
+		i++
+	}
+}
+
+// skipValue returns the offset just past the value starting at d[i], or -1
+// when there is no well-formed value there.
+func skipValue(d []byte, i int) int {
+	if i >= len(d) {
+		return -1
+	}
+	switch d[i] {
+	case '"':
+		return skipString(d, i)
+	case '{', '[':
+		depth := 0
+		for i < len(d) {
+			switch d[i] {
+			case '"':
+				if i = skipString(d, i); i < 0 {
+					return -1
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return -1
+	}
+	j := i
+	for j < len(d) && isScalarByte(d[j]) {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
+
+// isScalarByte reports whether c can be part of a number, true, false or
+// null.
+func isScalarByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '+' || c == '-'
+}

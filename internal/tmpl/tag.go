@@ -1,0 +1,129 @@
+package tmpl
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The delimiters of a tag.
+const (
+	startTag = "{{"
+	endTag   = "}}"
+)
+
+// root is what a tag reads: the event data or a header field.
+type root uint8
+
+const (
+	rootBody   root = iota // Body: a path into the event data
+	rootHeader             // Header: a header field or metadata key
+)
+
+// tag is a parsed tag name. Each distinct name is parsed once, at Parse.
+type tag struct {
+	// name is the tag as written, without delimiters and surrounding
+	// spaces: "Body.items.0.id". It is what Tags and missing report.
+	name string
+	root root
+	// key is the Header field for rootHeader.
+	key string
+	// path is the Body path for rootBody; empty means the whole data.
+	path []segment
+	// node is the index in Template.nodes of path, -1 for the whole data.
+	node int
+}
+
+// rawTag is one occurrence of a tag in the source, found by scanTags.
+type rawTag struct {
+	start int // offset of "{{"
+	end   int // offset just past "}}"
+	inner string
+}
+
+// scanTags finds the tags of src the way fasttemplate does: a tag runs from
+// a "{{" to the next "}}". It rejects a "{{" without its "}}" and a "{{"
+// inside a tag, both with the position of the opening "{{".
+func scanTags(src string) ([]rawTag, error) {
+	var tags []rawTag
+	for i := 0; ; {
+		n := strings.Index(src[i:], startTag)
+		if n < 0 {
+			return tags, nil
+		}
+		start := i + n
+		rest := src[start+len(startTag):]
+		m := strings.Index(rest, endTag)
+		if m < 0 {
+			return nil, newParseError(src, start, "unterminated tag: %q has no closing %q", startTag, endTag)
+		}
+		inner := rest[:m]
+		if strings.Contains(inner, startTag) {
+			return nil, newParseError(src, start, "unterminated tag: %q is followed by another %q before %q; tags cannot nest",
+				startTag, startTag, endTag)
+		}
+		end := start + len(startTag) + m + len(endTag)
+		tags = append(tags, rawTag{start: start, end: end, inner: inner})
+		i = end
+	}
+}
+
+// parseTag parses the inside of a tag. The error message is completed with
+// a position by the caller.
+func parseTag(inner string) (tag, string) {
+	name := strings.TrimSpace(inner)
+	if name == "" {
+		return tag{}, "empty tag: write a name such as {{Body.id}} or {{Header.type}}"
+	}
+	rootName, rest, hasDot := strings.Cut(name, ".")
+	switch rootName {
+	case "Body":
+		t := tag{name: name, root: rootBody}
+		if !hasDot {
+			return t, "" // the whole data
+		}
+		for seg := range strings.SplitSeq(rest, ".") {
+			switch {
+			case seg == "":
+				return tag{}, fmt.Sprintf("bad path in tag {{%s}}: empty segment; separate keys and indexes with single dots, as in {{Body.items.0.id}}", name)
+			case strings.TrimSpace(seg) != seg:
+				return tag{}, fmt.Sprintf("bad path in tag {{%s}}: segment %q has surrounding spaces; spaces are allowed only around the whole name", name, seg)
+			}
+			t.path = append(t.path, segment{key: seg, index: parseIndex(seg)})
+		}
+		return t, ""
+	case "Header":
+		if !hasDot || rest == "" {
+			return tag{}, fmt.Sprintf("bad path in tag {{%s}}: Header needs a name: {{Header.id}}, {{Header.type}}, {{Header.timestamp}}, {{Header.tenant}} or {{Header.<metadata key>}}", name)
+		}
+		if strings.TrimSpace(rest) != rest {
+			return tag{}, fmt.Sprintf("bad path in tag {{%s}}: header name %q has surrounding spaces", name, rest)
+		}
+		return tag{name: name, root: rootHeader, key: rest}, ""
+	}
+	msg := fmt.Sprintf("unknown root %q in tag {{%s}}: a tag starts with Body (the event data, as in {{Body.items.0.id}}) or Header (as in {{Header.id}})", rootName, name)
+	switch {
+	case strings.EqualFold(rootName, "Body"):
+		msg += "; did you mean Body?"
+	case strings.EqualFold(rootName, "Header"):
+		msg += "; did you mean Header?"
+	case strings.HasPrefix(rootName, "{"):
+		msg += `; a "{" written just before a tag is read as part of it: put a space between them`
+	}
+	return tag{}, msg
+}
+
+// parseIndex returns seg as an array index, or -1 when it is not a decimal
+// number.
+func parseIndex(seg string) int {
+	for i := 0; i < len(seg); i++ {
+		if seg[i] < '0' || seg[i] > '9' {
+			return -1
+		}
+	}
+	n, err := strconv.Atoi(seg)
+	if err != nil {
+		return -1 // too large to be an index of anything
+	}
+	return n
+}
