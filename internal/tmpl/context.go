@@ -101,7 +101,7 @@ func checkJSON(src string, raws []rawTag, places []place) error {
 	if len(probe) == 0 {
 		return newParseError(src, 0, "template is empty: a JSON template must render a JSON value, for example {\"id\": \"{{Header.id}}\"}")
 	}
-	if int(se.Offset) >= len(probe) {
+	if int(se.Offset) >= len(probe) && strings.Contains(se.Error(), "unexpected end") {
 		return newParseError(src, len(src), "template is not valid JSON: %v", se)
 	}
 	off := max(int(se.Offset)-1, 0)

@@ -1,6 +1,9 @@
 package tmpl
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // This file finds the value a Body path names in the raw JSON bytes of the
 // event data without decoding it: no maps, no interface values, no
@@ -154,26 +157,18 @@ func skipWS(d []byte, i int) int {
 }
 
 // skipString returns the offset just past the string starting at
-// d[i] == '"', or -1 when it is not terminated.
+// d[i] == '"', or -1 when it is not terminated. Event strings are mostly
+// short, so a plain loop beats bytes.IndexByte's call overhead here.
 func skipString(d []byte, i int) int {
-	open := i
-	i++
-	for {
-		j := bytes.IndexByte(d[i:], '"')
-		if j < 0 {
-			return -1
-		}
-		i += j
-		// The quote is escaped when an odd number of backslashes precede it.
-		k := i - 1
-		for k > open && d[k] == '\\' {
-			k--
-		}
-		if (i-1-k)%2 == 0 {
+	for i++; i < len(d); i++ {
+		switch d[i] {
+		case '"':
 			return i + 1
+		case '\\':
+			i++ // the escaped byte; \uXXXX's digits need no care
 		}
-		i++
 	}
+	return -1
 }
 
 // skipValue returns the offset just past the value starting at d[i], or -1
@@ -220,4 +215,62 @@ func skipValue(d []byte, i int) int {
 // null.
 func isScalarByte(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '+' || c == '-'
+}
+
+// validValue reports whether raw, a span skipValue found, is a valid JSON
+// value. Numbers and literals are checked here, cheaply; objects and arrays
+// by encoding/json.
+func validValue(raw []byte) bool {
+	switch string(raw) {
+	case "true", "false", "null":
+		return true
+	}
+	if len(raw) > 0 && (raw[0] == '{' || raw[0] == '[' || raw[0] == '"') {
+		return json.Valid(raw)
+	}
+	return validNumber(raw)
+}
+
+// validNumber reports whether s is a JSON number:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(s []byte) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = skipDigits(s, i)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		j := skipDigits(s, i+1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := skipDigits(s, i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(s)
+}
+
+// skipDigits returns the offset of the first non-digit at or after i.
+func skipDigits(s []byte, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }

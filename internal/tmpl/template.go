@@ -1,7 +1,6 @@
 package tmpl
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -379,7 +378,7 @@ func (st *renderState) appendValue(dst []byte, p place, v *value) ([]byte, error
 			dst = appendJSONStringContent(dst, v.raw)
 			return append(dst, '"'), nil
 		case valOther:
-			if !json.Valid(v.raw) {
+			if !validValue(v.raw) {
 				return dst, fmt.Errorf("the event data is not valid JSON")
 			}
 			return append(dst, v.raw...), nil
