@@ -1,0 +1,463 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/hooksmith/webhook"
+)
+
+// deliveryRecord is a delivery as stored: webhook.Delivery without its
+// attempt log (stored apart, one key per attempt) but with its lease, which
+// webhook.Delivery leaves out of JSON.
+type deliveryRecord struct {
+	ID             string                `json:"id"`
+	EventID        string                `json:"eventId"`
+	EventType      string                `json:"eventType"`
+	SubscriptionID string                `json:"subscriptionId"`
+	Tenant         string                `json:"tenant,omitempty"`
+	State          webhook.DeliveryState `json:"state"`
+	AttemptCount   int                   `json:"attemptCount"`
+	NextAttemptAt  time.Time             `json:"nextAttemptAt"`
+	LastError      string                `json:"lastError,omitempty"`
+	CreatedAt      time.Time             `json:"createdAt"`
+	UpdatedAt      time.Time             `json:"updatedAt"`
+	LeaseToken     string                `json:"leaseToken,omitempty"`
+	LeasedUntil    time.Time             `json:"leasedUntil"`
+	// Attempts is the number of attempts logged in bucketAttempts.
+	Attempts int `json:"attempts"`
+}
+
+func recordOf(d *webhook.Delivery) *deliveryRecord {
+	return &deliveryRecord{
+		ID: d.ID, EventID: d.EventID, EventType: d.EventType, SubscriptionID: d.SubscriptionID,
+		Tenant: d.Tenant, State: d.State, AttemptCount: d.AttemptCount, NextAttemptAt: d.NextAttemptAt,
+		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		LeaseToken: d.LeaseToken, LeasedUntil: d.LeasedUntil, Attempts: len(d.Attempts),
+	}
+}
+
+// delivery returns r as a webhook.Delivery without attempts.
+func (r *deliveryRecord) delivery() *webhook.Delivery {
+	return &webhook.Delivery{
+		ID: r.ID, EventID: r.EventID, EventType: r.EventType, SubscriptionID: r.SubscriptionID,
+		Tenant: r.Tenant, State: r.State, AttemptCount: r.AttemptCount, NextAttemptAt: r.NextAttemptAt,
+		LastError: r.LastError, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		LeaseToken: r.LeaseToken, LeasedUntil: r.LeasedUntil,
+	}
+}
+
+// dueAt is when a pending delivery becomes claimable: the later of its
+// scheduled time and the end of its lease.
+func (r *deliveryRecord) dueAt() time.Time {
+	if r.LeasedUntil.After(r.NextAttemptAt) {
+		return r.LeasedUntil
+	}
+	return r.NextAttemptAt
+}
+
+func getRecord(tx *bbolt.Tx, id string) (*deliveryRecord, error) {
+	raw := tx.Bucket(bucketDeliveries).Get([]byte(id))
+	if raw == nil {
+		return nil, notFound("delivery", id)
+	}
+	var r deliveryRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("boltstore: decode delivery %q: %w", id, err)
+	}
+	return &r, nil
+}
+
+// putRecord stores r and moves its entry in the due index: old is the
+// record as stored before (nil for a new one).
+func putRecord(tx *bbolt.Tx, old, r *deliveryRecord) error {
+	val, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("boltstore: encode delivery %q: %w", r.ID, err)
+	}
+	if err := tx.Bucket(bucketDeliveries).Put([]byte(r.ID), val); err != nil {
+		return err
+	}
+	due := tx.Bucket(bucketDue)
+	if old != nil && old.State == webhook.DeliveryPending {
+		if err := due.Delete(dueKey(old.dueAt(), old.ID)); err != nil {
+			return err
+		}
+	}
+	if r.State == webhook.DeliveryPending {
+		return due.Put(dueKey(r.dueAt(), r.ID), []byte(r.SubscriptionID))
+	}
+	return nil
+}
+
+// attempts reads the attempt log of delivery id.
+func attempts(tx *bbolt.Tx, id string) ([]webhook.Attempt, error) {
+	prefix := prefixed(id)
+	var out []webhook.Attempt
+	c := tx.Bucket(bucketAttempts).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var a webhook.Attempt
+		if err := json.Unmarshal(v, &a); err != nil {
+			return nil, fmt.Errorf("boltstore: decode attempt of delivery %q: %w", id, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func putAttempt(tx *bbolt.Tx, id string, a webhook.Attempt) error {
+	val, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("boltstore: encode attempt of delivery %q: %w", id, err)
+	}
+	return tx.Bucket(bucketAttempts).Put(attemptKey(id, a.Number), val)
+}
+
+// EventInsert stores e and its deliveries in one transaction, shared with
+// concurrent callers by group commit (see the package documentation). When
+// an event with the same ID exists, or a delivery ID is already stored, it
+// stores nothing; the first case wraps webhook.ErrEventExists. It returns
+// once the transaction is committed (and synced, unless NoSync is set).
+func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []*webhook.Delivery) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ids := []string{e.ID}
+	for _, d := range deliveries {
+		ids = append(ids, d.ID, d.SubscriptionID, d.EventID)
+	}
+	if err := checkIDs("event "+e.ID, ids...); err != nil {
+		return err
+	}
+	// Encode outside the transaction: the writer lock is the bottleneck.
+	eventVal, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("boltstore: encode event %q: %w", e.ID, err)
+	}
+	type encoded struct {
+		r        *deliveryRecord
+		val      []byte
+		attempts []webhook.Attempt
+	}
+	recs := make([]encoded, len(deliveries))
+	for i, d := range deliveries {
+		r := recordOf(d)
+		val, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("boltstore: encode delivery %q: %w", d.ID, err)
+		}
+		recs[i] = encoded{r: r, val: val, attempts: d.Attempts}
+	}
+	eventKey := []byte(e.ID)
+	timeIdx := append(timeKey(e.Timestamp), e.ID...)
+	return s.inserts.do(ctx, func(tx *bbolt.Tx) error {
+		events := tx.Bucket(bucketEvents)
+		if events.Get(eventKey) != nil {
+			return rejection{fmt.Errorf("boltstore: event %q: %w", e.ID, webhook.ErrEventExists)}
+		}
+		dlvs := tx.Bucket(bucketDeliveries)
+		for i, rec := range recs {
+			if dlvs.Get([]byte(rec.r.ID)) != nil {
+				return rejection{fmt.Errorf("boltstore: event %q: delivery %q already exists: delivery IDs must be unique", e.ID, rec.r.ID)}
+			}
+			for _, o := range recs[:i] {
+				if o.r.ID == rec.r.ID {
+					return rejection{fmt.Errorf("boltstore: event %q: delivery %q given twice: delivery IDs must be unique", e.ID, rec.r.ID)}
+				}
+			}
+		}
+		if err := events.Put(eventKey, eventVal); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketEventsByTime).Put(timeIdx, nil); err != nil {
+			return err
+		}
+		bySub, byEvent, due := tx.Bucket(bucketDlvBySub), tx.Bucket(bucketDlvByEvent), tx.Bucket(bucketDue)
+		for _, rec := range recs {
+			r := rec.r
+			if err := dlvs.Put([]byte(r.ID), rec.val); err != nil {
+				return err
+			}
+			if err := bySub.Put(append(prefixed(r.SubscriptionID), r.ID...), nil); err != nil {
+				return err
+			}
+			if err := byEvent.Put(append(prefixed(e.ID), r.ID...), nil); err != nil {
+				return err
+			}
+			if r.State == webhook.DeliveryPending {
+				if err := due.Put(dueKey(r.dueAt(), r.ID), []byte(r.SubscriptionID)); err != nil {
+					return err
+				}
+			}
+			for i, a := range rec.attempts {
+				a.Number = i + 1
+				if err := putAttempt(tx, r.ID, a); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// EventGet returns the event with the given ID.
+func (s *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var e webhook.Event
+	err := s.view(func(tx *bbolt.Tx) error {
+		raw := tx.Bucket(bucketEvents).Get([]byte(id))
+		if raw == nil {
+			return notFound("event", id)
+		}
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return fmt.Errorf("boltstore: decode event %q: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// DeliveryClaim leases up to p.Limit due pending deliveries in one
+// transaction, earliest effective due time (the later of NextAttemptAt and
+// LeasedUntil) first, ties broken by ID: a range scan of the due index from
+// its start to p.Now.
+//
+// It calls p.Exclude, when not nil, exactly once for each candidate in that
+// order, before considering the next one. A candidate for which Exclude
+// returns false is claimed; one for which it returns true is skipped.
+// Exclude may therefore keep count of what it let through, as the
+// Dispatcher does to reserve per-subscription slots. Exclude runs inside
+// the write transaction and must not call the store.
+func (s *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*webhook.Delivery
+	err := s.update(func(tx *bbolt.Tx) error {
+		out = out[:0]
+		end := timeKey(p.Now)
+		var picked []string
+		c := tx.Bucket(bucketDue).Cursor()
+		for k, v := c.First(); k != nil && len(picked) < p.Limit; k, v = c.Next() {
+			if bytes.Compare(k[:8], end) > 0 {
+				break
+			}
+			if p.Exclude != nil && p.Exclude(string(v)) {
+				continue
+			}
+			picked = append(picked, string(k[8:]))
+		}
+		// Write after the scan: a cursor must not see its bucket change.
+		for _, id := range picked {
+			r, err := getRecord(tx, id)
+			if err != nil {
+				return fmt.Errorf("boltstore: due index: %w", err)
+			}
+			old := *r
+			r.LeaseToken, r.LeasedUntil = p.LeaseToken, p.LeasedUntil
+			if err := putRecord(tx, &old, r); err != nil {
+				return err
+			}
+			out = append(out, r.delivery())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeliveryNextDue returns the earliest effective due time of a pending
+// delivery whose subscription exclude does not report: the first entry of
+// the due index that exclude lets through.
+func (s *Store) DeliveryNextDue(ctx context.Context, exclude func(subscriptionID string) bool) (time.Time, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, false, err
+	}
+	var (
+		next time.Time
+		ok   bool
+	)
+	err := s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketDue).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if exclude == nil || !exclude(string(v)) {
+				next, ok = keyTime(k), true
+				return nil
+			}
+		}
+		return nil
+	})
+	return next, ok, err
+}
+
+// leased returns delivery id if it is leased with token, or an error
+// wrapping ErrNotFound or ErrLeaseLost.
+func leased(tx *bbolt.Tx, id, token string) (*deliveryRecord, error) {
+	r, err := getRecord(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if token == "" || r.LeaseToken != token {
+		return nil, fmt.Errorf("boltstore: delivery %q: %w", id, webhook.ErrLeaseLost)
+	}
+	return r, nil
+}
+
+// DeliveryUpdate records the outcome of a leased delivery in one
+// transaction; see webhook.Store. The attempt, when given, is numbered one
+// more than the attempts already logged.
+func (s *Store) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.update(func(tx *bbolt.Tx) error {
+		r, err := leased(tx, u.DeliveryID, u.LeaseToken)
+		if err != nil {
+			return err
+		}
+		old := *r
+		if u.Attempt != nil {
+			a := *u.Attempt
+			r.Attempts++
+			a.Number = r.Attempts
+			if err := putAttempt(tx, r.ID, a); err != nil {
+				return err
+			}
+		}
+		r.State = u.State
+		r.AttemptCount = u.AttemptCount
+		r.NextAttemptAt = u.NextAttemptAt
+		r.LastError = u.LastError
+		r.UpdatedAt = u.UpdatedAt
+		r.LeaseToken, r.LeasedUntil = "", time.Time{}
+		return putRecord(tx, &old, r)
+	})
+}
+
+// DeliveryRelease clears a lease so the delivery is claimable again at its
+// NextAttemptAt.
+func (s *Store) DeliveryRelease(ctx context.Context, id, leaseToken string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.update(func(tx *bbolt.Tx) error {
+		r, err := leased(tx, id, leaseToken)
+		if err != nil {
+			return err
+		}
+		old := *r
+		r.LeaseToken, r.LeasedUntil = "", time.Time{}
+		return putRecord(tx, &old, r)
+	})
+}
+
+// DeliveryGet returns a delivery with its attempts.
+func (s *Store) DeliveryGet(ctx context.Context, id string) (*webhook.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var d *webhook.Delivery
+	err := s.view(func(tx *bbolt.Tx) error {
+		var err error
+		d, err = getDelivery(tx, id)
+		return err
+	})
+	return d, err
+}
+
+func getDelivery(tx *bbolt.Tx, id string) (*webhook.Delivery, error) {
+	r, err := getRecord(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	d := r.delivery()
+	if r.Attempts > 0 {
+		if d.Attempts, err = attempts(tx, id); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// DeliveryList returns the deliveries that pass p, with their attempts, in
+// ascending ID order. With p.EventID or p.SubscriptionID set it reads that
+// index only; it starts reading after p.After.
+func (s *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) ([]*webhook.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*webhook.Delivery
+	err := s.view(func(tx *bbolt.Tx) error {
+		var (
+			c      *bbolt.Cursor
+			prefix []byte
+		)
+		switch {
+		case p.EventID != "":
+			c, prefix = tx.Bucket(bucketDlvByEvent).Cursor(), prefixed(p.EventID)
+		case p.SubscriptionID != "":
+			c, prefix = tx.Bucket(bucketDlvBySub).Cursor(), prefixed(p.SubscriptionID)
+		default:
+			c = tx.Bucket(bucketDeliveries).Cursor()
+		}
+		for k, _ := seekAfter(c, prefix, p.After); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if p.Limit > 0 && len(out) >= p.Limit {
+				break
+			}
+			d, err := getDelivery(tx, string(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			if p.Keep(d) {
+				out = append(out, d)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeliveryReset makes a delivery that is not pending due again at now; see
+// webhook.Store.
+func (s *Store) DeliveryReset(ctx context.Context, id string, now time.Time) (*webhook.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var d *webhook.Delivery
+	err := s.update(func(tx *bbolt.Tx) error {
+		r, err := getRecord(tx, id)
+		if err != nil {
+			return err
+		}
+		if r.State == webhook.DeliveryPending {
+			return fmt.Errorf("boltstore: delivery %q: %w", id, webhook.ErrDeliveryPending)
+		}
+		old := *r
+		r.State = webhook.DeliveryPending
+		r.AttemptCount = 0
+		r.NextAttemptAt = now
+		r.UpdatedAt = now
+		r.LeaseToken, r.LeasedUntil = "", time.Time{}
+		if err := putRecord(tx, &old, r); err != nil {
+			return err
+		}
+		d, err = getDelivery(tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -1,0 +1,79 @@
+// Package boltstore is a durable webhook.Store in one bbolt file: the
+// embedded default for hosts that must not lose an event they were told was
+// published, across restarts and crashes.
+//
+// # Basics
+//
+// Open opens or creates a file and Close closes it; only one process may
+// have a file open (bbolt locks it; Open waits up to Options.OpenTimeout).
+// New takes a *bbolt.DB the caller opened and still owns. The Store's
+// methods are safe for concurrent use. Every write is a bbolt write
+// transaction, and every transaction is fsynced before the call returns,
+// unless Options.NoSync says otherwise.
+//
+// # Publishing: the outbox and group commit
+//
+// EventInsert (the store side of Dispatcher.Publish) writes the event and
+// all its deliveries in one write transaction: after a crash either all of
+// them are in the file or none is, and a Publish that returned is in the
+// file.
+//
+// bbolt allows one writer at a time and each commit costs an fsync, so one
+// transaction per Publish caps throughput at the disk's fsync rate. Its own
+// DB.Batch shares commits but waits a fixed delay (10 ms) to gather each
+// batch. This package uses a group commit without a timer instead: Publish
+// callers queue their write, and one goroutine takes everything queued,
+// applies it in one transaction and fsyncs once. A lone caller is committed
+// at once; while an fsync runs, the callers that arrive queue up and go
+// together in the next one, so the batch size follows the load and the
+// latency stays about one or two fsyncs. A duplicate event is rejected
+// before it writes anything and does not disturb the other writes of its
+// group; a write failing for another reason makes the group retry each
+// write alone. Other writes (claims, updates) take bbolt's writer lock
+// directly.
+//
+// # Indexes
+//
+// Records are kept by ID, and every hot path reads an index rather than
+// scanning:
+//
+//   - due: pending deliveries by effective due time (the later of
+//     NextAttemptAt and LeasedUntil), then ID, with the subscription ID as
+//     the value. DeliveryClaim is a range scan from the start of this index
+//     to now, and DeliveryNextDue reads its first entries; neither decodes
+//     a record it does not claim.
+//   - subscriptions by tenant, read by SubscriptionMatch on every Publish.
+//   - deliveries by subscription (SubscriptionDelete, DeliveryList) and by
+//     event (DeliveryList, retention).
+//   - events by Timestamp, read by the retention purge.
+//   - attempts, one key per attempt under its delivery's ID.
+//
+// A claim writes the lease (LeaseToken, LeasedUntil) and moves the
+// delivery's due entry to LeasedUntil in the same transaction, so a
+// delivery whose holder dies becomes claimable again when the lease ends.
+//
+// # Retention
+//
+// Events older than Options.Retention (30 days by default), with their
+// deliveries and attempts, are deleted by a background purge every
+// Options.PurgeInterval, or by calling Purge. An event with a pending
+// delivery is never purged, nor is that delivery. The purge works in
+// transactions of bounded size (about 2,000 records), so Publish waits at
+// most one such transaction.
+//
+// # File format
+//
+// The file holds a format marker and a schema version. Open and New refuse
+// a file written by a newer release (ErrNewerSchema) and a file that is not
+// a webhook store, is torn or is corrupt (ErrForeignFile), without changing
+// it.
+//
+// # Caveats
+//
+// A claim passing an Exclude function, or DeliveryNextDue with one, reads
+// every due entry of the excluded subscriptions ahead of the first one it
+// keeps; a subscription with a huge backlog at its concurrency limit makes
+// those calls slower (they still decode nothing). SubscriptionMatch reads
+// every subscription of the event's tenant. The file does not shrink when
+// records are deleted: bbolt reuses the free pages.
+package boltstore

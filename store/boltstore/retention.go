@@ -1,0 +1,188 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/hooksmith/webhook"
+)
+
+// purgeBatch bounds the records one purge transaction deletes, so that a
+// purge never holds the writer lock (and so Publish) for long.
+const purgeBatch = 2000
+
+// PurgeResult counts what Purge deleted.
+type PurgeResult struct {
+	Events     int
+	Deliveries int
+	Attempts   int
+}
+
+// Purge deletes the events whose Timestamp is before now minus
+// Options.Retention, with their deliveries and attempts, except events that
+// still have a pending delivery: those are kept whole until it is done. It
+// works in transactions of a bounded size, checking ctx between them. The
+// background purge (Options.PurgeInterval) calls it with Options.Now; call
+// it yourself when that is off. With a negative Retention it does nothing.
+func (s *Store) Purge(ctx context.Context, now time.Time) (PurgeResult, error) {
+	var total PurgeResult
+	if s.opts.Retention < 0 {
+		return total, nil
+	}
+	cutoff := timeKey(now.Add(-s.opts.Retention))
+	var resume []byte // the last index key examined
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		var (
+			res  PurgeResult
+			next []byte
+			more bool
+		)
+		err := s.update(func(tx *bbolt.Tx) error {
+			var err error
+			res = PurgeResult{}
+			next, more, err = purgeSome(tx, cutoff, resume, &res)
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("boltstore: purge: %w", err)
+		}
+		resume = next
+		total.Events += res.Events
+		total.Deliveries += res.Deliveries
+		total.Attempts += res.Attempts
+		if !more {
+			return total, nil
+		}
+	}
+}
+
+// purgeSome deletes expired events after the index key after (from the
+// start when nil) until about purgeBatch records are gone. It returns the
+// last index key it examined and whether there may be more to purge.
+func purgeSome(tx *bbolt.Tx, cutoff, after []byte, res *PurgeResult) ([]byte, bool, error) {
+	// Collect first, delete after: a cursor must not see its bucket change.
+	type victim struct {
+		key        []byte
+		eventID    string
+		deliveries []string
+	}
+	var (
+		victims []victim
+		work    int
+		last    []byte
+	)
+	byEvent := tx.Bucket(bucketDlvByEvent)
+	c := tx.Bucket(bucketEventsByTime).Cursor()
+	k, _ := c.First()
+	if after != nil {
+		k, _ = c.Seek(after)
+		if bytes.Equal(k, after) {
+			k, _ = c.Next()
+		}
+	}
+	more := false
+	for ; k != nil; k, _ = c.Next() {
+		if bytes.Compare(k[:8], cutoff) >= 0 {
+			break
+		}
+		if work >= purgeBatch {
+			more = true
+			break
+		}
+		last = bytes.Clone(k)
+		v := victim{key: last, eventID: string(k[8:])}
+		prefix := prefixed(v.eventID)
+		pending := false
+		dc := byEvent.Cursor()
+		for dk, _ := dc.Seek(prefix); dk != nil && bytes.HasPrefix(dk, prefix); dk, _ = dc.Next() {
+			id := string(dk[len(prefix):])
+			r, err := getRecord(tx, id)
+			if err != nil {
+				return nil, false, fmt.Errorf("event index: %w", err)
+			}
+			if r.State == webhook.DeliveryPending {
+				pending = true
+				break
+			}
+			v.deliveries = append(v.deliveries, id)
+			work += 1 + r.Attempts
+		}
+		work++
+		if !pending {
+			victims = append(victims, v)
+		}
+	}
+	for _, v := range victims {
+		for _, id := range v.deliveries {
+			n, err := deleteDelivery(tx, id, v.eventID)
+			if err != nil {
+				return nil, false, err
+			}
+			res.Deliveries++
+			res.Attempts += n
+		}
+		if err := tx.Bucket(bucketEvents).Delete([]byte(v.eventID)); err != nil {
+			return nil, false, err
+		}
+		if err := tx.Bucket(bucketEventsByTime).Delete(v.key); err != nil {
+			return nil, false, err
+		}
+		res.Events++
+	}
+	return last, more, nil
+}
+
+// deleteDelivery removes a finished delivery, its attempts and its index
+// entries, and returns how many attempts it had.
+func deleteDelivery(tx *bbolt.Tx, id, eventID string) (int, error) {
+	r, err := getRecord(tx, id)
+	if err != nil {
+		return 0, err
+	}
+	for n := 1; n <= r.Attempts; n++ {
+		if err := tx.Bucket(bucketAttempts).Delete(attemptKey(id, n)); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Bucket(bucketDlvBySub).Delete(append(prefixed(r.SubscriptionID), id...)); err != nil {
+		return 0, err
+	}
+	if err := tx.Bucket(bucketDlvByEvent).Delete(append(prefixed(eventID), id...)); err != nil {
+		return 0, err
+	}
+	if r.State == webhook.DeliveryPending {
+		// Not reached: events with pending deliveries are kept.
+		if err := tx.Bucket(bucketDue).Delete(dueKey(r.dueAt(), id)); err != nil {
+			return 0, err
+		}
+	}
+	return r.Attempts, tx.Bucket(bucketDeliveries).Delete([]byte(id))
+}
+
+// purgeLoop runs Purge every PurgeInterval until ctx ends.
+func (s *Store) purgeLoop(ctx context.Context) {
+	defer close(s.purgeDone)
+	t := time.NewTicker(s.opts.PurgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := s.Purge(ctx, s.opts.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.opts.Logger.ErrorContext(ctx, "webhook store purge failed; retried at the next interval", "error", err)
+		case res.Events > 0:
+			s.opts.Logger.InfoContext(ctx, "webhook store purged", "events", res.Events, "deliveries", res.Deliveries, "attempts", res.Attempts)
+		}
+	}
+}

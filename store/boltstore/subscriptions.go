@@ -1,0 +1,226 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/hooksmith/webhook"
+)
+
+// SubscriptionInsert stores s. An ID already stored is an error.
+func (s *Store) SubscriptionInsert(ctx context.Context, sub *webhook.Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkIDs("subscription", sub.ID, sub.Tenant); err != nil {
+		return err
+	}
+	val, err := json.Marshal(sub)
+	if err != nil {
+		return fmt.Errorf("boltstore: encode subscription %q: %w", sub.ID, err)
+	}
+	return s.update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketSubs)
+		if b.Get([]byte(sub.ID)) != nil {
+			return fmt.Errorf("boltstore: subscription %q already exists: IDs must be unique", sub.ID)
+		}
+		if err := b.Put([]byte(sub.ID), val); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketSubsByTenant).Put(append(prefixed(sub.Tenant), sub.ID...), nil)
+	})
+}
+
+// SubscriptionGet returns the subscription with the given ID.
+func (s *Store) SubscriptionGet(ctx context.Context, id string) (*webhook.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var sub *webhook.Subscription
+	err := s.view(func(tx *bbolt.Tx) error {
+		var err error
+		sub, err = getSub(tx, id)
+		return err
+	})
+	return sub, err
+}
+
+func getSub(tx *bbolt.Tx, id string) (*webhook.Subscription, error) {
+	raw := tx.Bucket(bucketSubs).Get([]byte(id))
+	if raw == nil {
+		return nil, notFound("subscription", id)
+	}
+	return decodeSub(id, raw)
+}
+
+func decodeSub(id string, raw []byte) (*webhook.Subscription, error) {
+	var sub webhook.Subscription
+	if err := json.Unmarshal(raw, &sub); err != nil {
+		return nil, fmt.Errorf("boltstore: decode subscription %q: %w", id, err)
+	}
+	return &sub, nil
+}
+
+// SubscriptionList returns the subscriptions that pass p, in ascending ID
+// order. With p.Tenant set it reads only that tenant's subscriptions; it
+// starts reading after p.After.
+func (s *Store) SubscriptionList(ctx context.Context, p webhook.SubscriptionListParams) ([]*webhook.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*webhook.Subscription
+	err := s.view(func(tx *bbolt.Tx) error {
+		// keep collects sub if it passes p and reports whether to go on.
+		keep := func(sub *webhook.Subscription) bool {
+			if p.Keep(sub) {
+				out = append(out, sub)
+			}
+			return p.Limit <= 0 || len(out) < p.Limit
+		}
+		if p.Tenant != "" {
+			return scanTenant(tx, p.Tenant, p.After, keep)
+		}
+		c := tx.Bucket(bucketSubs).Cursor()
+		k, v := seekAfter(c, nil, p.After)
+		for ; k != nil; k, v = c.Next() {
+			sub, err := decodeSub(string(k), v)
+			if err != nil {
+				return err
+			}
+			if !keep(sub) {
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// scanTenant calls fn for tenant's subscriptions with IDs after after, in
+// ID order, until fn returns false.
+func scanTenant(tx *bbolt.Tx, tenant, after string, fn func(*webhook.Subscription) bool) error {
+	prefix := prefixed(tenant)
+	c := tx.Bucket(bucketSubsByTenant).Cursor()
+	for k, _ := seekAfter(c, prefix, after); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		sub, err := getSub(tx, string(k[len(prefix):]))
+		if err != nil {
+			return fmt.Errorf("boltstore: tenant index: %w", err)
+		}
+		if !fn(sub) {
+			break
+		}
+	}
+	return nil
+}
+
+// seekAfter positions c on the first key that starts with prefix and whose
+// remainder is greater than after (any, when after is empty).
+func seekAfter(c *bbolt.Cursor, prefix []byte, after string) ([]byte, []byte) {
+	if after == "" {
+		return c.Seek(prefix)
+	}
+	// The smallest key greater than prefix+after is prefix+after+"\x00".
+	return c.Seek(join(prefix, []byte(after), []byte{0}))
+}
+
+// SubscriptionUpdate replaces the stored subscription with ID sub.ID.
+func (s *Store) SubscriptionUpdate(ctx context.Context, sub *webhook.Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkIDs("subscription", sub.ID, sub.Tenant); err != nil {
+		return err
+	}
+	val, err := json.Marshal(sub)
+	if err != nil {
+		return fmt.Errorf("boltstore: encode subscription %q: %w", sub.ID, err)
+	}
+	return s.update(func(tx *bbolt.Tx) error {
+		old, err := getSub(tx, sub.ID)
+		if err != nil {
+			return err
+		}
+		if old.Tenant != sub.Tenant {
+			idx := tx.Bucket(bucketSubsByTenant)
+			if err := idx.Delete(append(prefixed(old.Tenant), sub.ID...)); err != nil {
+				return err
+			}
+			if err := idx.Put(append(prefixed(sub.Tenant), sub.ID...), nil); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketSubs).Put([]byte(sub.ID), val)
+	})
+}
+
+// SubscriptionDelete removes a subscription and cancels its pending
+// deliveries in the same transaction. A cancelled delivery loses its lease,
+// so a worker holding it gets webhook.ErrLeaseLost when it reports back.
+func (s *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.update(func(tx *bbolt.Tx) error {
+		sub, err := getSub(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketSubs).Delete([]byte(id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketSubsByTenant).Delete(append(prefixed(sub.Tenant), id...)); err != nil {
+			return err
+		}
+		prefix := prefixed(id)
+		var pending []*deliveryRecord
+		c := tx.Bucket(bucketDlvBySub).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			r, err := getRecord(tx, string(k[len(prefix):]))
+			if err != nil {
+				return fmt.Errorf("boltstore: subscription index: %w", err)
+			}
+			if r.State == webhook.DeliveryPending {
+				pending = append(pending, r)
+			}
+		}
+		for _, r := range pending {
+			old := *r
+			r.State = webhook.DeliveryCanceled
+			r.LastError = "subscription was deleted"
+			r.UpdatedAt = now
+			r.LeaseToken, r.LeasedUntil = "", time.Time{}
+			if err := putRecord(tx, &old, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SubscriptionMatch returns the enabled subscriptions of tenant that match
+// eventType, in ascending ID order. It reads only that tenant's
+// subscriptions.
+func (s *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string) ([]*webhook.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*webhook.Subscription
+	err := s.view(func(tx *bbolt.Tx) error {
+		return scanTenant(tx, tenant, "", func(sub *webhook.Subscription) bool {
+			if !sub.Disabled && sub.Matches(eventType) {
+				out = append(out, sub)
+			}
+			return true
+		})
+	})
+	return out, err
+}
+
+func notFound(what, id string) error {
+	return fmt.Errorf("boltstore: %s %q: %w", what, id, webhook.ErrNotFound)
+}
