@@ -244,7 +244,7 @@ func isUnreserved(c byte) bool {
 // in a path segment; the set is url.PathEscape's.
 func isPathSafe(c byte) bool {
 	switch c {
-	case '$', '&', '+', ',', ':', ';', '=', '@':
+	case '$', '&', '+', ':', '=', '@':
 		return true
 	}
 	return false
