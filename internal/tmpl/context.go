@@ -113,8 +113,10 @@ func checkJSON(src string, raws []rawTag, places []place) error {
 		case off < starts[k]:
 			// In the text before tag k: shifted as after tag k-1.
 		case places[k] == placeJSONValue && off < starts[k]+len("null"):
-			return newParseError(src, raws[k].start, "tag {{%s}} stands outside any JSON string, where it renders a whole JSON value (null when missing), and a value is not valid there (%v); put the tag inside quotes to insert it into a string",
-				strings.TrimSpace(raws[k].inner), se)
+			// The probe's null is an artefact: say where, not what.
+			why := strings.TrimPrefix(se.Error(), "invalid character 'n' ")
+			return newParseError(src, raws[k].start, "tag {{%s}} stands outside any JSON string, where it renders a whole JSON value (null when missing), but a value cannot stand here (%s); put the tag inside quotes to insert it into a string",
+				strings.TrimSpace(raws[k].inner), why)
 		default:
 			srcOff = off + srcAt[k]
 			continue
