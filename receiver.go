@@ -162,8 +162,10 @@ func receiverConfig(cfg *ReceiverConfig) (ReceiverConfig, error) {
 // must be present, the timestamp within the tolerance of now either way,
 // and one of the space-separated signatures must match one of the
 // Receiver's secrets ("v1,", compared in constant time) or public keys
-// ("v1a,"); other versions are skipped. payload must be the body exactly as
-// received.
+// ("v1a,"); other versions are skipped. Only the first 16 entries of
+// webhook-signature are examined, which bounds the work an attacker can
+// cause; senders rotating secrets send two or three. payload must be the
+// body exactly as received.
 //
 // It returns the event: ID is webhook-id (the idempotency key); Type,
 // Timestamp and Data come from the JSON body {"type", "timestamp",

@@ -376,12 +376,26 @@ func (v *verifier) verify(payload []byte, h http.Header, now time.Time) (string,
 	return "", time.Time{}, fmt.Errorf("%w: none of the %s values matches any configured secret or public key (is the secret the one the sender has, and the body passed unmodified?)", ErrNoMatchingSignature, HeaderSignature)
 }
 
+// maxSignatureEntries bounds how many entries of one webhook-signature
+// header are examined, so that a header stuffed with thousands of
+// signatures cannot make a request cost thousands of ed25519 verifications.
+// Rotation needs two or three.
+const maxSignatureEntries = 16
+
 // match reports whether one of the signatures in header is valid for the
 // message under one of v's keys. HMAC signatures are compared in constant
-// time.
+// time; each key's HMAC is computed at most once, however many "v1,"
+// entries the header has.
 func (v *verifier) match(id string, unix int64, payload []byte, header string) bool {
-	var content []byte // built once, for v1a only
+	var (
+		content []byte              // signed content, built once, for v1a only
+		wants   [][sha256.Size]byte // each key's HMAC, computed once, for v1 only
+		entries int
+	)
 	for version, value := range signatureFields(header) {
+		if entries++; entries > maxSignatureEntries {
+			break
+		}
 		// raw holds a decoded signature; DecodedLen of a 64-byte
 		// signature's base64 is 66.
 		var raw [ed25519.SignatureSize + 2]byte
@@ -394,10 +408,14 @@ func (v *verifier) match(id string, unix int64, payload []byte, header string) b
 			if err != nil || n != sha256.Size {
 				continue
 			}
-			for _, s := range v.hmacs {
-				var want [sha256.Size]byte
-				s.mac(&want, id, unix, payload)
-				if hmac.Equal(raw[:n], want[:]) {
+			if wants == nil {
+				wants = make([][sha256.Size]byte, len(v.hmacs))
+				for i, s := range v.hmacs {
+					s.mac(&wants[i], id, unix, payload)
+				}
+			}
+			for i := range wants {
+				if hmac.Equal(raw[:n], wants[i][:]) {
 					return true
 				}
 			}

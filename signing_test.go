@@ -169,6 +169,32 @@ func TestVerifyFailures(t *testing.T) {
 	}
 }
 
+func TestVerifyExaminesAtMost16Entries(t *testing.T) {
+	t.Parallel()
+	secret := NewSecret()
+	k, err := NewSigningKey()
+	require.NoError(t, err)
+	now := time.Unix(1_700_000_000, 0)
+	payload := []byte(`{}`)
+	good := mustSign(t, secret, "msg_1", now, payload)
+	junk := "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
+	v, err := newVerifier([]string{secret, k.PublicKey()}, DefaultTolerance)
+	require.NoError(t, err)
+	tests := []struct {
+		junk int
+		want error
+	}{{0, nil}, {15, nil}, {16, ErrNoMatchingSignature}, {5000, ErrNoMatchingSignature}}
+	for _, tt := range tests {
+		header := strings.Repeat(junk+" ", tt.junk) + good
+		_, _, err := v.verify(payload, swHeaders("msg_1", now.Unix(), header), now)
+		if tt.want == nil {
+			require.NoError(t, err, tt.junk)
+		} else {
+			require.ErrorIs(t, err, tt.want, tt.junk)
+		}
+	}
+}
+
 func TestVerifyEd25519WrongKey(t *testing.T) {
 	t.Parallel()
 	signer, err := NewSigningKey()
