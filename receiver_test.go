@@ -414,3 +414,45 @@ func TestReceiverFromDispatcher(t *testing.T) {
 		t.Fatal("no event received within 10s")
 	}
 }
+
+// TestReceiverEd25519 verifies "v1a," signatures with a "whpk_" public key,
+// during a rotation from a shared secret to a key pair.
+func TestReceiverEd25519(t *testing.T) {
+	t.Parallel()
+	k, err := webhook.NewSigningKey()
+	require.NoError(t, err)
+	oldSecret := webhook.NewSecret()
+	now := time.Unix(1_700_000_000, 0)
+	r, err := webhook.NewReceiver([]string{oldSecret, k.PublicKey()}, &webhook.ReceiverConfig{Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	calls := 0
+	h := r.Handler(func(context.Context, webhook.Event) error { calls++; return nil })
+
+	sigA, err := k.Sign("msg_a", now, []byte(rxBody))
+	require.NoError(t, err)
+	other, err := webhook.NewSigningKey()
+	require.NoError(t, err)
+	sigOther, err := other.Sign("msg_b", now, []byte(rxBody))
+	require.NoError(t, err)
+	tests := []struct {
+		id, sig string
+		want    int
+	}{
+		{"msg_a", sigA, http.StatusNoContent},
+		{"msg_b", sigOther, http.StatusUnauthorized},
+		{"msg_c", "v1a," + strings.Repeat("A", 86) + "==", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(rxBody))
+		req.Header.Set(webhook.HeaderID, tt.id)
+		req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(webhook.HeaderSignature, tt.sig)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		require.Equal(t, tt.want, w.Code, tt.id)
+	}
+	require.Equal(t, 1, calls)
+
+	_, err = webhook.NewReceiver([]string{k.Secret()}, nil)
+	require.ErrorIs(t, err, webhook.ErrInvalidSigningKey, "a receiver is given the public key, never the private one")
+}
