@@ -1,9 +1,6 @@
 package tmpl
 
-import (
-	"bytes"
-	"encoding/json"
-)
+import "bytes"
 
 // This file finds the value a Body path names in the raw JSON bytes of the
 // event data without decoding it: no maps, no interface values, no
@@ -218,17 +215,103 @@ func isScalarByte(c byte) bool {
 }
 
 // validValue reports whether raw, a span skipValue found, is a valid JSON
-// value. Numbers and literals are checked here, cheaply; objects and arrays
-// by encoding/json.
+// value, as json.Valid would, without its per-call and per-byte overhead.
 func validValue(raw []byte) bool {
-	switch string(raw) {
-	case "true", "false", "null":
-		return true
+	i, ok := validAt(raw, 0, 0)
+	return ok && i == len(raw)
+}
+
+// maxDepth is the deepest nesting accepted, encoding/json's limit.
+const maxDepth = 10000
+
+// validAt checks the JSON value at d[i] and returns the offset just past
+// it. depth is the number of containers around it.
+func validAt(d []byte, i, depth int) (int, bool) {
+	if i >= len(d) {
+		return i, false
 	}
-	if len(raw) > 0 && (raw[0] == '{' || raw[0] == '[' || raw[0] == '"') {
-		return json.Valid(raw)
+	switch c := d[i]; c {
+	case '"':
+		return validStringAt(d, i)
+	case '{', '[':
+		if depth >= maxDepth {
+			return i, false
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		i = skipWS(d, i+1)
+		if i < len(d) && d[i] == closing {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if c == '{' {
+				if i >= len(d) || d[i] != '"' {
+					return i, false
+				}
+				if i, ok = validStringAt(d, i); !ok {
+					return i, false
+				}
+				if i = skipWS(d, i); i >= len(d) || d[i] != ':' {
+					return i, false
+				}
+				i = skipWS(d, i+1)
+			}
+			if i, ok = validAt(d, i, depth+1); !ok {
+				return i, false
+			}
+			switch i = skipWS(d, i); {
+			case i >= len(d):
+				return i, false
+			case d[i] == closing:
+				return i + 1, true
+			case d[i] != ',':
+				return i, false
+			}
+			i = skipWS(d, i+1)
+		}
+	case 't':
+		return literalAt(d, i, "true")
+	case 'f':
+		return literalAt(d, i, "false")
+	case 'n':
+		return literalAt(d, i, "null")
 	}
-	return validNumber(raw)
+	j := i
+	for j < len(d) && (d[j] >= '0' && d[j] <= '9' || d[j] == '-' || d[j] == '+' || d[j] == '.' || d[j] == 'e' || d[j] == 'E') {
+		j++
+	}
+	return j, validNumber(d[i:j])
+}
+
+// validStringAt checks the string starting at d[i] == '"': no control
+// characters, valid escapes. Like encoding/json it does not check UTF-8.
+func validStringAt(d []byte, i int) (int, bool) {
+	for i++; i < len(d); i++ {
+		switch c := d[i]; {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			n := validEscapeLen(d[i:])
+			if n == 0 {
+				return i, false
+			}
+			i += n - 1
+		case c < 0x20:
+			return i, false
+		}
+	}
+	return i, false
+}
+
+// literalAt checks that d holds lit at i.
+func literalAt(d []byte, i int, lit string) (int, bool) {
+	if len(d)-i >= len(lit) && string(d[i:i+len(lit)]) == lit {
+		return i + len(lit), true
+	}
+	return i, false
 }
 
 // validNumber reports whether s is a JSON number:

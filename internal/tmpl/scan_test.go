@@ -135,3 +135,31 @@ func TestAppendURLEscaped(t *testing.T) {
 		require.Equal(t, want, string(appendPathEscaped(nil, []byte(s))), "path %q", s)
 	}
 }
+
+// FuzzValidValue checks validValue against json.Valid on spans without
+// surrounding spaces (skipValue never yields any).
+func FuzzValidValue(f *testing.F) {
+	for _, s := range []string{
+		`{"a": [1, -2.5e+3, true, false, null, "s\"\\\u00e9"], "b": {}}`, `[]`, `[1,]`, `{"a" 1}`, `{"a":1,}`,
+		`"ctl` + "\x01" + `"`, `"bad\x"`, `"\u12"`, "\"\xff\"", `01`, `-`, `1.`, `[[[[]]]]`, `{"a":{"b":[{"c":null}]}}`,
+		`tru`, `nulll`, `[1 2]`, `{,}`, `[ 1 , 2 ]`, `{ "a" : 1 }`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 0 && (isSpace(b[0]) || isSpace(b[len(b)-1])) {
+			return
+		}
+		require.Equal(t, json.Valid(b), validValue(b), "%q", b)
+	})
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func TestValidValueDepth(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
+		b := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
+		require.Equal(t, json.Valid(b), validValue(b), "depth %d", n)
+	}
+}
