@@ -61,3 +61,29 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRenderReuse renders into a buffer kept from the last render, as
+// a caller that pools its bodies would: no allocation at all.
+func BenchmarkRenderReuse(b *testing.B) {
+	tp, err := Parse(benchTemplate(), JSON)
+	require.NoError(b, err)
+	v := Values{Data: benchData(), Header: map[string]string{"type": "order.created", "tenant": "acme"}}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		if buf, _, err = tp.Render(buf[:0], v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParse is the once-per-template-version cost.
+func BenchmarkParse(b *testing.B) {
+	src := benchTemplate()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(src, JSON); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,8 +3,10 @@
 // it goes to, from an event's data and header fields.
 //
 // Templates are parsed once, when a subscription is created or updated,
-// and rendered for each delivery. Rendering is fast and allocates once for
-// the output; a Template is safe for concurrent use.
+// and rendered for each delivery. Rendering reads the event's JSON in place
+// without decoding it, and allocates only to grow the output buffer (not at
+// all when it has room) and to list missing tags. A Template is safe for
+// concurrent use.
 //
 // # Tags
 //
@@ -13,8 +15,9 @@
 //
 //   - {{Body}} is the event's data; {{Body.a.b}} walks into objects by key
 //     and {{Body.items.0.id}} into arrays by index (from 0). A segment of
-//     digits is an index in an array and a key in an object. A key that
-//     contains a dot cannot be reached; of duplicate keys the first counts.
+//     digits is an index in an array (without leading zeros) and a key in an
+//     object. A key that contains a dot cannot be reached; of duplicate keys
+//     the first counts.
 //   - {{Header.id}}, {{Header.type}}, {{Header.timestamp}} and
 //     {{Header.tenant}} are the event's header fields;
 //     {{Header.<metadata key>}} is a metadata value.

@@ -114,8 +114,11 @@ func parseTag(inner string) (tag, string) {
 }
 
 // parseIndex returns seg as an array index, or -1 when it is not a decimal
-// number.
+// number written without leading zeros.
 func parseIndex(seg string) int {
+	if len(seg) > 1 && seg[0] == '0' {
+		return -1
+	}
 	for i := 0; i < len(seg); i++ {
 		if seg[i] < '0' || seg[i] > '9' {
 			return -1

@@ -76,6 +76,7 @@ func TestRenderBodyPaths(t *testing.T) {
 		{name: "keys with dots cannot be addressed", tag: "Body.with.dot", missing: true},
 		{name: "negative index is a key", tag: "Body.items.-1", missing: true},
 		{name: "huge index", tag: "Body.items.99999999999999999999999", missing: true},
+		{name: "index with leading zero", tag: "Body.items.01", missing: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
