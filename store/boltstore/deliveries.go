@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -83,16 +84,57 @@ func putRecord(tx *bbolt.Tx, old, r *deliveryRecord) error {
 	if err := tx.Bucket(bucketDeliveries).Put([]byte(r.ID), val); err != nil {
 		return err
 	}
-	due := tx.Bucket(bucketDue)
-	if old != nil && old.State == webhook.DeliveryPending {
-		if err := due.Delete(dueKey(old.dueAt(), old.ID)); err != nil {
+	wasDue := old != nil && old.State == webhook.DeliveryPending
+	isDue := r.State == webhook.DeliveryPending
+	if !wasDue && !isDue {
+		return nil
+	}
+	due := tx.Bucket(bucketDueBySub)
+	if wasDue {
+		if err := due.Delete(join(prefixed(old.SubscriptionID), dueKey(old.dueAt(), old.ID))); err != nil {
 			return err
 		}
 	}
-	if r.State == webhook.DeliveryPending {
-		return due.Put(dueKey(r.dueAt(), r.ID), []byte(r.SubscriptionID))
+	if isDue {
+		if err := due.Put(join(prefixed(r.SubscriptionID), dueKey(r.dueAt(), r.ID)), nil); err != nil {
+			return err
+		}
 	}
-	return nil
+	if wasDue && old.SubscriptionID != r.SubscriptionID {
+		if err := refreshHead(tx, old.SubscriptionID); err != nil {
+			return err
+		}
+	}
+	return refreshHead(tx, r.SubscriptionID)
+}
+
+// refreshHead makes the entry of subscription sub in bucketDueHeads its
+// first pending delivery in bucketDueBySub, or removes it when there is
+// none.
+func refreshHead(tx *bbolt.Tx, sub string) error {
+	prefix := prefixed(sub)
+	var head []byte
+	if k, _ := tx.Bucket(bucketDueBySub).Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+		head = bytes.Clone(k[len(prefix):])
+	}
+	headOf := tx.Bucket(bucketDueHeadOf)
+	old := bytes.Clone(headOf.Get([]byte(sub)))
+	if bytes.Equal(old, head) {
+		return nil
+	}
+	heads := tx.Bucket(bucketDueHeads)
+	if old != nil {
+		if err := heads.Delete(old); err != nil {
+			return err
+		}
+	}
+	if head == nil {
+		return headOf.Delete([]byte(sub))
+	}
+	if err := heads.Put(head, []byte(sub)); err != nil {
+		return err
+	}
+	return headOf.Put([]byte(sub), head)
 }
 
 // attempts reads the attempt log of delivery id.
@@ -177,7 +219,8 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		if err := tx.Bucket(bucketEventsByTime).Put(timeIdx, nil); err != nil {
 			return err
 		}
-		bySub, byEvent, due := tx.Bucket(bucketDlvBySub), tx.Bucket(bucketDlvByEvent), tx.Bucket(bucketDue)
+		bySub, byEvent, due := tx.Bucket(bucketDlvBySub), tx.Bucket(bucketDlvByEvent), tx.Bucket(bucketDueBySub)
+		subs := make(map[string]bool, 1)
 		for _, rec := range recs {
 			r := rec.r
 			if err := dlvs.Put([]byte(r.ID), rec.val); err != nil {
@@ -190,15 +233,21 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 				return err
 			}
 			if r.State == webhook.DeliveryPending {
-				if err := due.Put(dueKey(r.dueAt(), r.ID), []byte(r.SubscriptionID)); err != nil {
+				if err := due.Put(join(prefixed(r.SubscriptionID), dueKey(r.dueAt(), r.ID)), nil); err != nil {
 					return err
 				}
+				subs[r.SubscriptionID] = true
 			}
 			for i, a := range rec.attempts {
 				a.Number = i + 1
 				if err := putAttempt(tx, r.ID, a); err != nil {
 					return err
 				}
+			}
+		}
+		for sub := range subs {
+			if err := refreshHead(tx, sub); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -229,15 +278,19 @@ func (s *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 
 // DeliveryClaim leases up to p.Limit due pending deliveries in one
 // transaction, earliest effective due time (the later of NextAttemptAt and
-// LeasedUntil) first, ties broken by ID: a range scan of the due index from
-// its start to p.Now.
+// LeasedUntil) first, ties broken by ID. It merges the subscriptions' due
+// queues (range scans of bucketDueBySub) in the order of their first
+// entries (bucketDueHeads), reading only as far as it claims.
 //
-// It calls p.Exclude, when not nil, exactly once for each candidate in that
-// order, before considering the next one. A candidate for which Exclude
-// returns false is claimed; one for which it returns true is skipped.
-// Exclude may therefore keep count of what it let through, as the
-// Dispatcher does to reserve per-subscription slots. Exclude runs inside
-// the write transaction and must not call the store.
+// It calls p.Exclude, when not nil, once for each candidate in that order,
+// before considering the next one. A candidate for which Exclude returns
+// false is claimed. When Exclude returns true, that candidate and every
+// other delivery of the same subscription are skipped for the rest of this
+// claim without asking again, so an excluded subscription's backlog is not
+// read. Exclude may therefore keep count of what it let through, as the
+// Dispatcher does to reserve per-subscription slots, as long as it keeps
+// reporting a subscription once it did. It runs inside the write
+// transaction and must not call the store.
 func (s *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -245,18 +298,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*we
 	var out []*webhook.Delivery
 	err := s.update(func(tx *bbolt.Tx) error {
 		out = out[:0]
-		end := timeKey(p.Now)
-		var picked []string
-		c := tx.Bucket(bucketDue).Cursor()
-		for k, v := c.First(); k != nil && len(picked) < p.Limit; k, v = c.Next() {
-			if bytes.Compare(k[:8], end) > 0 {
-				break
-			}
-			if p.Exclude != nil && p.Exclude(string(v)) {
-				continue
-			}
-			picked = append(picked, string(k[8:]))
-		}
+		picked := pickDue(tx, p)
 		// Write after the scan: a cursor must not see its bucket change.
 		for _, id := range picked {
 			r, err := getRecord(tx, id)
@@ -278,9 +320,79 @@ func (s *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*we
 	return out, nil
 }
 
+// subCursor walks one subscription's due queue during a claim.
+type subCursor struct {
+	sub    string
+	prefix []byte
+	key    []byte // current entry: dueKey, without prefix
+	c      *bbolt.Cursor
+}
+
+// cursorHeap orders subCursors by their current entries.
+type cursorHeap []*subCursor
+
+func (h cursorHeap) Len() int           { return len(h) }
+func (h cursorHeap) Less(i, j int) bool { return bytes.Compare(h[i].key, h[j].key) < 0 }
+func (h cursorHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *cursorHeap) Push(x any)        { *h = append(*h, x.(*subCursor)) }
+func (h *cursorHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+// pickDue returns the IDs of the deliveries DeliveryClaim claims, in order.
+func pickDue(tx *bbolt.Tx, p webhook.ClaimParams) []string {
+	end := timeKey(p.Now)
+	dueBySub := tx.Bucket(bucketDueBySub)
+	heads := tx.Bucket(bucketDueHeads).Cursor()
+	hk, hv := heads.First()
+	var (
+		h      cursorHeap
+		picked []string
+	)
+	for len(picked) < p.Limit {
+		// Admit the subscriptions whose first entry comes before the
+		// current candidate; heads beyond now are not due.
+		for hk != nil && (h.Len() == 0 || bytes.Compare(hk, h[0].key) < 0) {
+			if bytes.Compare(hk[:8], end) > 0 {
+				hk = nil
+				break
+			}
+			heap.Push(&h, &subCursor{sub: string(hv), prefix: prefixed(string(hv)), key: bytes.Clone(hk)})
+			hk, hv = heads.Next()
+		}
+		if h.Len() == 0 {
+			break
+		}
+		top := h[0]
+		if bytes.Compare(top.key[:8], end) > 0 {
+			break
+		}
+		if p.Exclude != nil && p.Exclude(top.sub) {
+			heap.Pop(&h)
+			continue
+		}
+		picked = append(picked, string(top.key[8:]))
+		if top.c == nil {
+			top.c = dueBySub.Cursor()
+			top.c.Seek(join(top.prefix, top.key))
+		}
+		if k, _ := top.c.Next(); k != nil && bytes.HasPrefix(k, top.prefix) {
+			top.key = bytes.Clone(k[len(top.prefix):])
+			heap.Fix(&h, 0)
+		} else {
+			heap.Pop(&h)
+		}
+	}
+	return picked
+}
+
 // DeliveryNextDue returns the earliest effective due time of a pending
 // delivery whose subscription exclude does not report: the first entry of
-// the due index that exclude lets through.
+// bucketDueHeads that exclude lets through. Exclude is called once per
+// subscription at most.
 func (s *Store) DeliveryNextDue(ctx context.Context, exclude func(subscriptionID string) bool) (time.Time, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, false, err
@@ -290,7 +402,7 @@ func (s *Store) DeliveryNextDue(ctx context.Context, exclude func(subscriptionID
 		ok   bool
 	)
 	err := s.view(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketDue).Cursor()
+		c := tx.Bucket(bucketDueHeads).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			if exclude == nil || !exclude(string(v)) {
 				next, ok = keyTime(k), true

@@ -37,11 +37,15 @@
 // Records are kept by ID, and every hot path reads an index rather than
 // scanning:
 //
-//   - due: pending deliveries by effective due time (the later of
-//     NextAttemptAt and LeasedUntil), then ID, with the subscription ID as
-//     the value. DeliveryClaim is a range scan from the start of this index
-//     to now, and DeliveryNextDue reads its first entries; neither decodes
-//     a record it does not claim.
+//   - due queues: each subscription's pending deliveries by effective due
+//     time (the later of NextAttemptAt and LeasedUntil), then ID, and a
+//     second index holding the first entry of each queue. DeliveryClaim
+//     merges the queues in order with range scans, reading only as far as
+//     it claims, and skips a subscription that its Exclude reports without
+//     reading the rest of its queue, so one subscription's backlog at its
+//     concurrency limit does not slow claims for the others.
+//     DeliveryNextDue reads the first entries only. Neither decodes a
+//     record it does not claim.
 //   - subscriptions by tenant, read by SubscriptionMatch on every Publish.
 //   - deliveries by subscription (SubscriptionDelete, DeliveryList) and by
 //     event (DeliveryList, retention).
@@ -70,10 +74,8 @@
 //
 // # Caveats
 //
-// A claim passing an Exclude function, or DeliveryNextDue with one, reads
-// every due entry of the excluded subscriptions ahead of the first one it
-// keeps; a subscription with a huge backlog at its concurrency limit makes
-// those calls slower (they still decode nothing). SubscriptionMatch reads
+// A claim, or DeliveryNextDue, whose Exclude reports many subscriptions
+// reads one index entry for each of them. SubscriptionMatch reads
 // every subscription of the event's tenant. The file does not shrink when
 // records are deleted: bbolt reuses the free pages.
 package boltstore

@@ -20,11 +20,14 @@ var (
 	bucketAttempts     = []byte("attempts")       // lp(delivery ID) uint32(number) -> JSON Attempt
 	bucketDlvBySub     = []byte("dlv_by_sub")     // lp(sub ID) delivery ID -> ""
 	bucketDlvByEvent   = []byte("dlv_by_event")   // lp(event ID) delivery ID -> ""
-	bucketDue          = []byte("due")            // time(due) delivery ID -> sub ID; pending only
+	bucketDueBySub     = []byte("due_by_sub")     // lp(sub ID) time(due) delivery ID -> ""; pending only
+	bucketDueHeads     = []byte("due_heads")      // time(due) delivery ID -> sub ID; first of each sub in due_by_sub
+	bucketDueHeadOf    = []byte("due_head_of")    // sub ID -> its key in due_heads
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketSubs, bucketSubsByTenant, bucketEvents, bucketEventsByTime,
-		bucketDeliveries, bucketAttempts, bucketDlvBySub, bucketDlvByEvent, bucketDue,
+		bucketDeliveries, bucketAttempts, bucketDlvBySub, bucketDlvByEvent,
+		bucketDueBySub, bucketDueHeads, bucketDueHeadOf,
 	}
 )
 
@@ -92,7 +95,8 @@ func join(parts ...[]byte) []byte {
 	return out
 }
 
-// dueKey is the key of a pending delivery in bucketDue.
+// dueKey orders pending deliveries: effective due time, then ID. It is the
+// key of bucketDueHeads, and of bucketDueBySub after the subscription.
 func dueKey(due time.Time, id string) []byte {
 	return append(timeKey(due), id...)
 }

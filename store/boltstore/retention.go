@@ -159,7 +159,10 @@ func deleteDelivery(tx *bbolt.Tx, id, eventID string) (int, error) {
 	}
 	if r.State == webhook.DeliveryPending {
 		// Not reached: events with pending deliveries are kept.
-		if err := tx.Bucket(bucketDue).Delete(dueKey(r.dueAt(), id)); err != nil {
+		if err := tx.Bucket(bucketDueBySub).Delete(join(prefixed(r.SubscriptionID), dueKey(r.dueAt(), id))); err != nil {
+			return 0, err
+		}
+		if err := refreshHead(tx, r.SubscriptionID); err != nil {
 			return 0, err
 		}
 	}

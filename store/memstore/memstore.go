@@ -11,9 +11,12 @@
 //
 // # Indexes
 //
-// Pending deliveries sit in a min-heap keyed by their effective due time,
-// the later of NextAttemptAt and LeasedUntil, then by ID, so claims and
-// DeliveryNextDue look only at the front of the queue. Deliveries are also
+// Pending deliveries wait in one queue per subscription, a min-heap keyed by
+// effective due time (the later of NextAttemptAt and LeasedUntil) then ID,
+// and the queues themselves sit in a min-heap keyed by their first
+// delivery. Claims and DeliveryNextDue look only at the fronts of these
+// queues, and a subscription that the claim's Exclude reports is set aside
+// whole: its backlog, however long, is not read. Deliveries are also
 // indexed by subscription and by event, and subscriptions by tenant, so
 // Publish (SubscriptionMatch), SubscriptionDelete and filtered DeliveryList
 // calls touch only the records concerned.
@@ -53,13 +56,21 @@ type Store struct {
 	deliveries map[string]*entry
 	bySub      map[string]map[string]struct{} // subscription ID -> delivery IDs
 	byEvent    map[string][]string            // event ID -> delivery IDs
-	due        dueQueue                       // pending deliveries
+	queues     map[string]*subQueue           // subscription ID -> its pending deliveries
+	heads      headQueue                      // the queues that are not empty
+}
+
+// subQueue holds the pending deliveries of one subscription.
+type subQueue struct {
+	subID string
+	due   dueQueue
+	index int // in Store.heads, -1 when not there
 }
 
 // entry is a stored delivery and its place in the due queue.
 type entry struct {
 	d     *webhook.Delivery // Attempts holds the attempt log
-	index int               // in Store.due, -1 when not queued
+	index int               // in its subQueue, -1 when not queued
 }
 
 // dueAt is when the delivery becomes claimable: the later of its scheduled
@@ -82,6 +93,7 @@ func New() *Store {
 		deliveries: make(map[string]*entry),
 		bySub:      make(map[string]map[string]struct{}),
 		byEvent:    make(map[string][]string),
+		queues:     make(map[string]*subQueue),
 	}
 }
 
@@ -250,9 +262,7 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 			m.bySub[d.SubscriptionID] = set
 		}
 		set[d.ID] = struct{}{}
-		if ent.d.State == webhook.DeliveryPending {
-			heap.Push(&m.due, ent)
-		}
+		m.requeue(ent)
 	}
 	m.byEvent[e.ID] = append(m.byEvent[e.ID], ids...)
 	return nil
@@ -276,65 +286,82 @@ func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 // effective due time (the later of NextAttemptAt and LeasedUntil) first,
 // ties broken by ID.
 //
-// It takes candidates from the front of the due queue in that order and
-// calls p.Exclude, when not nil, exactly once for each, with the candidate's
-// subscription ID, before considering the next one. A candidate for which
-// Exclude returns false is claimed at once; one for which it returns true is
-// skipped. Exclude may therefore keep count of what it let through: the
-// Dispatcher uses it to reserve per-subscription concurrency slots. Exclude
-// runs with the store locked and must not call the store.
+// It takes candidates in that order and calls p.Exclude, when not nil, once
+// for each, with the candidate's subscription ID, before considering the
+// next one. A candidate for which Exclude returns false is claimed at once.
+// When Exclude returns true, that candidate and every other delivery of the
+// same subscription are skipped for the rest of this claim without asking
+// again: a subscription's backlog is not read when it is excluded. Exclude
+// may therefore keep count of what it let through (the Dispatcher uses it
+// to reserve per-subscription concurrency slots) as long as it keeps
+// reporting a subscription once it did. It runs with the store locked and
+// must not call the store.
 func (m *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var claimed, skipped []*entry
-	for len(claimed) < p.Limit && m.due.Len() > 0 {
-		e := m.due[0]
+	var (
+		claimed []*entry
+		touched []*subQueue // set aside, or emptied by the claim
+	)
+	for len(claimed) < p.Limit && m.heads.Len() > 0 {
+		q := m.heads[0]
+		e := q.due[0]
 		if e.dueAt().After(p.Now) {
 			break
 		}
-		heap.Pop(&m.due)
-		if p.Exclude != nil && p.Exclude(e.d.SubscriptionID) {
-			skipped = append(skipped, e)
+		if p.Exclude != nil && p.Exclude(q.subID) {
+			heap.Pop(&m.heads)
+			touched = append(touched, q)
 			continue
 		}
+		heap.Pop(&q.due)
 		e.d.LeaseToken, e.d.LeasedUntil = p.LeaseToken, p.LeasedUntil
 		claimed = append(claimed, e)
+		if q.due.Len() == 0 {
+			heap.Pop(&m.heads)
+			touched = append(touched, q)
+		} else {
+			heap.Fix(&m.heads, 0)
+		}
 	}
 	out := make([]*webhook.Delivery, len(claimed))
 	for i, e := range claimed {
-		heap.Push(&m.due, e)
+		q := m.queues[e.d.SubscriptionID]
+		heap.Push(&q.due, e)
+		m.fixHead(q)
 		out[i] = withoutAttempts(e.d)
 	}
-	for _, e := range skipped {
-		heap.Push(&m.due, e)
+	for _, q := range touched {
+		m.fixHead(q)
 	}
 	return out, nil
 }
 
 // DeliveryNextDue returns the earliest effective due time of a pending
-// delivery whose subscription exclude does not report. Exclude runs with the
-// store locked and must not call the store.
+// delivery whose subscription exclude does not report. Exclude is called
+// once per subscription at most; it runs with the store locked and must not
+// call the store.
 func (m *Store) DeliveryNextDue(ctx context.Context, exclude func(subscriptionID string) bool) (time.Time, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var skipped []*entry
+	var skipped []*subQueue
 	defer func() {
-		for _, e := range skipped {
-			heap.Push(&m.due, e)
+		for _, q := range skipped {
+			heap.Push(&m.heads, q)
 		}
 	}()
-	for m.due.Len() > 0 {
-		e := m.due[0]
-		if exclude == nil || !exclude(e.d.SubscriptionID) {
-			return e.dueAt(), true, nil
+	for m.heads.Len() > 0 {
+		q := m.heads[0]
+		if exclude == nil || !exclude(q.subID) {
+			return q.due[0].dueAt(), true, nil
 		}
-		skipped = append(skipped, heap.Pop(&m.due).(*entry))
+		skipped = append(skipped, heap.Pop(&m.heads).(*subQueue))
 	}
 	return time.Time{}, false, nil
 }
@@ -475,23 +502,49 @@ func (m *Store) leased(id, token string) (*entry, error) {
 	return e, nil
 }
 
-// requeue puts e in the due queue at its current due time when it is
-// pending, and takes it out otherwise.
+// requeue puts e in its subscription's queue at its current due time when
+// it is pending, and takes it out otherwise.
 func (m *Store) requeue(e *entry) {
-	switch {
-	case e.d.State != webhook.DeliveryPending:
+	if e.d.State != webhook.DeliveryPending {
 		m.unqueue(e)
-	case e.index < 0:
-		heap.Push(&m.due, e)
-	default:
-		heap.Fix(&m.due, e.index)
+		return
 	}
+	q := m.queues[e.d.SubscriptionID]
+	if q == nil {
+		q = &subQueue{subID: e.d.SubscriptionID, index: -1}
+		m.queues[q.subID] = q
+	}
+	if e.index < 0 {
+		heap.Push(&q.due, e)
+	} else {
+		heap.Fix(&q.due, e.index)
+	}
+	m.fixHead(q)
 }
 
-// unqueue takes e out of the due queue if it is there.
+// unqueue takes e out of its subscription's queue if it is there.
 func (m *Store) unqueue(e *entry) {
-	if e.index >= 0 {
-		heap.Remove(&m.due, e.index)
+	if e.index < 0 {
+		return
+	}
+	q := m.queues[e.d.SubscriptionID]
+	heap.Remove(&q.due, e.index)
+	m.fixHead(q)
+}
+
+// fixHead puts q at its place in m.heads after its first delivery changed,
+// and drops it when it is empty.
+func (m *Store) fixHead(q *subQueue) {
+	switch {
+	case q.due.Len() == 0:
+		if q.index >= 0 {
+			heap.Remove(&m.heads, q.index)
+		}
+		delete(m.queues, q.subID)
+	case q.index < 0:
+		heap.Push(&m.heads, q)
+	default:
+		heap.Fix(&m.heads, q.index)
 	}
 }
 
@@ -526,18 +579,22 @@ func withoutAttempts(d *webhook.Delivery) *webhook.Delivery {
 	return &c
 }
 
-// dueQueue is a min-heap of pending deliveries by effective due time, then
-// ID. It implements heap.Interface and keeps each entry's index current.
+// dueQueue is a min-heap of one subscription's pending deliveries by
+// effective due time, then ID. It implements heap.Interface and keeps each
+// entry's index current.
 type dueQueue []*entry
 
 func (q dueQueue) Len() int { return len(q) }
 
-func (q dueQueue) Less(i, j int) bool {
-	a, b := q[i].dueAt(), q[j].dueAt()
-	if !a.Equal(b) {
-		return a.Before(b)
+func (q dueQueue) Less(i, j int) bool { return before(q[i], q[j]) }
+
+// before orders pending deliveries: effective due time, then ID.
+func before(a, b *entry) bool {
+	ta, tb := a.dueAt(), b.dueAt()
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
 	}
-	return q[i].d.ID < q[j].d.ID
+	return a.d.ID < b.d.ID
 }
 
 func (q dueQueue) Swap(i, j int) {
@@ -560,4 +617,33 @@ func (q *dueQueue) Pop() any {
 	e.index = -1
 	*q = old[:n-1]
 	return e
+}
+
+// headQueue is a min-heap of non-empty subscription queues by their first
+// delivery, so its top holds the earliest pending delivery of all.
+type headQueue []*subQueue
+
+func (h headQueue) Len() int           { return len(h) }
+func (h headQueue) Less(i, j int) bool { return before(h[i].due[0], h[j].due[0]) }
+
+func (h headQueue) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+
+func (h *headQueue) Push(x any) {
+	q := x.(*subQueue)
+	q.index = len(*h)
+	*h = append(*h, q)
+}
+
+func (h *headQueue) Pop() any {
+	old := *h
+	n := len(old)
+	q := old[n-1]
+	old[n-1] = nil
+	q.index = -1
+	*h = old[:n-1]
+	return q
 }

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"ClaimSkipsFinished", testClaimSkipsFinished},
 		{"ClaimExclude", testClaimExclude},
 		{"ClaimExcludeReserve", testClaimExcludeReserve},
+		{"ClaimExcludeBacklog", testClaimExcludeBacklog},
 		{"NextDue", testNextDue},
 		{"DeliveryUpdate", testDeliveryUpdate},
 		{"DeliveryUpdateLeaseLost", testDeliveryUpdateLeaseLost},
@@ -608,7 +609,8 @@ func testClaimExclude(t *testing.T, s webhook.Store) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, []string{"a1", "a2"}, ids(got))
-	require.Equal(t, []string{"sub_a", "sub_b", "sub_a", "sub_b"}, calls, "Exclude is called once per due candidate, in due order")
+	require.Equal(t, []string{"sub_a", "sub_b", "sub_a"}, calls,
+		"Exclude is called once per due candidate, in due order, until it reports the candidate's subscription: then the rest of that subscription is skipped without asking")
 	require.Equal(t, []string{"b1", "b2", "c1"}, ids(claim(t, s, t0.Add(time.Second), 10, "lease_2")), "excluded deliveries stay claimable")
 }
 
@@ -662,6 +664,44 @@ func testClaimExcludeReserve(t *testing.T, s webhook.Store) {
 			}
 		})
 	}
+}
+
+// testClaimExcludeBacklog checks that once Exclude reports a subscription,
+// its other deliveries are not offered again in the same claim, nor in
+// DeliveryNextDue: a long backlog at its limit costs one call, not one per
+// delivery.
+func testClaimExcludeBacklog(t *testing.T, s webhook.Store) {
+	const backlog = 300
+	var ds []*webhook.Delivery
+	for i := range backlog {
+		ds = append(ds, newDelivery(fmt.Sprintf("big_%04d", i), "evt_1", "sub_big", "", t0.Add(time.Duration(i-backlog)*time.Second)))
+	}
+	ds = append(ds, newDelivery("small_1", "evt_1", "sub_small", "", t0))
+	publish(t, s, "evt_1", ds...)
+
+	calls := map[string]int{}
+	exclude := func(sub string) bool {
+		calls[sub]++
+		return sub == "sub_big"
+	}
+	got, err := s.DeliveryClaim(t.Context(), webhook.ClaimParams{
+		Now: t0, Limit: 10, LeaseToken: "lease_1", LeasedUntil: t0.Add(time.Minute), Exclude: exclude,
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"small_1"}, ids(got))
+	require.Equal(t, map[string]int{"sub_big": 1, "sub_small": 1}, calls)
+
+	clear(calls)
+	next, ok, err := s.DeliveryNextDue(t.Context(), exclude)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, next.Equal(t0.Add(time.Minute)), "the lease of small_1 ends first among the others, got %v", next)
+	require.Equal(t, 1, calls["sub_big"], "exclude is asked once per subscription")
+
+	got = claim(t, s, t0, backlog, "lease_2")
+	require.Len(t, got, backlog, "the backlog is still claimable")
+	require.Equal(t, "big_0000", got[0].ID)
+	require.Equal(t, fmt.Sprintf("big_%04d", backlog-1), got[backlog-1].ID)
 }
 
 func testNextDue(t *testing.T, s webhook.Store) {
