@@ -63,8 +63,9 @@ type occurrence struct {
 // Parse parses src, a body template of content type ct. It finds every
 // problem a template can have before any event is rendered: an unterminated
 // or empty tag, an unknown root (only Body and Header exist), a bad path,
-// and for JSON a template that some values could render invalid. The error
-// is a *ParseError giving the line and column.
+// and for JSON a template that some values could render invalid. Such an
+// error is a *ParseError giving the line and column; an unknown ct is a
+// plain error.
 //
 // Parse is meant to run once per template version, never per delivery.
 func Parse(src string, ct ContentType) (*Template, error) {
@@ -141,7 +142,7 @@ func parse(src string, placeTags placer) (*Template, error) {
 	}
 	t.ft = ft
 	t.states.New = func() any {
-		st := &renderState{}
+		st := &renderState{t: t}
 		st.tagFunc = st.writeTag
 		return st
 	}
@@ -187,7 +188,6 @@ func (t *Template) Tags() []string {
 func (t *Template) Render(dst []byte, v Values) (out []byte, missing []string, err error) {
 	st := t.states.Get().(*renderState)
 	defer t.release(st)
-	st.t = t
 
 	// Find every distinct tag's value first, to grow dst once.
 	st.findNodes(v.Data)
@@ -202,10 +202,11 @@ func (t *Template) Render(dst []byte, v Values) (out []byte, missing []string, e
 			missing = append(missing, t.tags[i].name)
 		}
 		st.vals[i] = val
-		size += val.size()
 	}
-	// Each occurrence may be escaped; leave room for a few escapes.
-	size += len(t.occ) * 8
+	for _, o := range t.occ {
+		// Room for the value and a few escapes.
+		size += st.vals[o.tag].size() + 8
+	}
 	st.buf = slices.Grow(dst, size)
 	st.next = 0
 	if _, err := t.ft.ExecuteFunc(st, st.tagFunc); err != nil {
@@ -217,8 +218,7 @@ func (t *Template) Render(dst []byte, v Values) (out []byte, missing []string, e
 // release returns st to the pool without what it must not keep.
 func (t *Template) release(st *renderState) {
 	st.buf = nil
-	st.t = nil
-	clear(st.vals)
+	clear(st.vals) // they point into the caller's data
 	if cap(st.scratch) > 64<<10 {
 		st.scratch = nil
 	}
@@ -254,7 +254,7 @@ func (v *value) size() int {
 // renderState is the per-render working memory, pooled in its Template so
 // that rendering does not allocate.
 type renderState struct {
-	t       *Template
+	t       *Template   // the template whose pool holds this state
 	buf     []byte      // the output; the io.Writer fasttemplate writes to
 	nodes   []nodeState // where each of t.nodes is in the data
 	vals    []value     // the value of each of t.tags
