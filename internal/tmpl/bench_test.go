@@ -87,3 +87,30 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// The allocation budget of BenchmarkRender, checked on every test run:
+// one allocation for the output, none when the caller's buffer has room.
+// Under the race detector the pool drops states, each costing a few
+// allocations to replace; the budget of 4 still holds.
+func TestRenderAllocations(t *testing.T) {
+	freshMax, reusedMax := 1.5, 0.5
+	if raceEnabled {
+		freshMax, reusedMax = 4, 4
+	}
+	tp, err := Parse(benchTemplate(), JSON)
+	require.NoError(t, err)
+	v := Values{Data: benchData(), Header: map[string]string{"type": "order.created", "tenant": "acme"}}
+	fresh := testing.AllocsPerRun(200, func() {
+		if _, _, err := tp.Render(nil, v); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.LessOrEqual(t, fresh, freshMax)
+	buf := make([]byte, 0, 4096)
+	reused := testing.AllocsPerRun(200, func() {
+		if _, _, err := tp.Render(buf[:0], v); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.LessOrEqual(t, reused, reusedMax)
+}
