@@ -89,7 +89,9 @@ func checkJSON(src string, raws []rawTag, places []place) error {
 	}
 	probe = append(probe, src[prev:]...)
 
-	var v any
+	// Into a RawMessage: only the syntax is checked, so a literal such as
+	// 1e999, valid JSON but no float64, is accepted.
+	var v json.RawMessage
 	err := json.Unmarshal(probe, &v)
 	if err == nil {
 		return nil

@@ -342,22 +342,21 @@ func TestParseValidTemplates(t *testing.T) {
 		ct   ContentType
 	}{
 		{name: "no tags", src: `{"a": 1}`},
+		{name: "number beyond float64", src: `{"a": 1e999, "b": {{Body.b}}}`},
 		{name: "scalar template", src: `{{Body.n}}`},
 		{name: "string template", src: `"{{Body.n}}"`},
 		{name: "tag in key string", src: `{"{{Body.k}}": 1}`},
 		{name: "tags in nested arrays", src: `[[{{Body.a}}], [{{Body.b}}, "{{Body.c}}"]]`},
-		{name: "text without tags", src: ""},
+		{name: "empty text", src: "", ct: Text},
 		{name: "text with braces", src: "{ not json } }} {", ct: Text},
 		{name: "form", src: "a={{Body.a}}&b=2", ct: Form},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ct := tc.ct
-			if tc.name == "text without tags" {
-				ct = Text
-			}
-			_, err := Parse(tc.src, ct)
+			tp, err := Parse(tc.src, tc.ct)
+			require.NoError(t, err)
+			_, _, err = tp.Render(nil, Values{Data: []byte(`{"a": 1, "b": "x", "c": [], "k": "key"}`)})
 			require.NoError(t, err)
 		})
 	}
