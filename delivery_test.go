@@ -1,0 +1,493 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hooksmith/webhook"
+	"github.com/hooksmith/webhook/store/memstore"
+)
+
+func TestDeliverySignedAndVerified(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	rcv := newReceiver(t)
+	ctx := context.Background()
+	sub, err := b.d.SubscriptionCreate(ctx, webhook.Subscription{
+		URL:        rcv.URL + "/hooks",
+		EventTypes: []string{"invoice.paid"},
+		Headers:    map[string]string{"X-Team": "billing"},
+	})
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(sub.Secret, "whsec_"))
+	b.start(t)
+
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	res := b.publish(t, webhook.Event{Type: "invoice.paid", Timestamp: ts, Data: []byte(`{"amount": 42}`)})
+	require.Len(t, res.DeliveryIDs, 1)
+
+	got := rcv.next(t)
+	require.Equal(t, http.MethodPost, got.Method)
+	require.NoError(t, webhook.Verify(sub.Secret, got.Body, got.Header))
+	require.Equal(t, res.EventID, got.Header.Get("webhook-id"))
+	require.Equal(t, "application/json", got.Header.Get("Content-Type"))
+	require.Equal(t, "hooksmith/"+webhook.Version, got.Header.Get("User-Agent"))
+	require.Equal(t, "billing", got.Header.Get("X-Team"))
+	require.JSONEq(t, `{"id":"`+res.EventID+`","type":"invoice.paid","timestamp":"2026-01-02T03:04:05Z","data":{"amount":42}}`, string(got.Body))
+
+	// A wrong secret does not verify the same message.
+	require.ErrorIs(t, webhook.Verify(webhook.NewSecret(), got.Body, got.Header), webhook.ErrNoMatchingSignature)
+
+	u := b.nextUpdate(t)
+	require.Equal(t, webhook.DeliverySucceeded, u.State)
+	dl, err := b.d.DeliveryGet(ctx, res.DeliveryIDs[0])
+	require.NoError(t, err)
+	require.Equal(t, webhook.DeliverySucceeded, dl.State)
+	require.Len(t, dl.Attempts, 1)
+	require.Equal(t, http.StatusNoContent, dl.Attempts[0].StatusCode)
+	require.Empty(t, dl.Attempts[0].Error)
+}
+
+func TestDeliveryMethods(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{"PUT", "DELETE", "post"} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, nil)
+			rcv := newReceiver(t)
+			_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: rcv.URL, Method: method, EventTypes: []string{"*"}})
+			require.NoError(t, err)
+			b.start(t)
+			b.publish(t, webhook.Event{Type: "a"})
+			require.Equal(t, strings.ToUpper(method), rcv.next(t).Method)
+		})
+	}
+}
+
+func TestDeliveryRetriesAfterServerErrorThenSucceeds(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	rcv := newReceiver(t, func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("database down"))
+	}, status(http.StatusOK))
+	sub := b.subscribe(t, rcv.URL, "order.created")
+	b.start(t)
+	res := b.publish(t, webhook.Event{Type: "order.created"})
+
+	first := rcv.next(t)
+	second := rcv.next(t)
+	// The retry is the same message, signed again.
+	require.Equal(t, first.Header.Get("webhook-id"), second.Header.Get("webhook-id"))
+	require.NoError(t, webhook.Verify(sub.Secret, second.Body, second.Header))
+
+	require.Equal(t, webhook.DeliveryPending, b.nextUpdate(t).State)
+	require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
+	dl, err := b.d.DeliveryGet(context.Background(), res.DeliveryIDs[0])
+	require.NoError(t, err)
+	require.Len(t, dl.Attempts, 2)
+	require.Equal(t, 500, dl.Attempts[0].StatusCode)
+	require.Equal(t, "database down", dl.Attempts[0].ResponseBody)
+	require.Contains(t, dl.Attempts[0].Error, "500")
+	require.Equal(t, []int{1, 2}, []int{dl.Attempts[0].Number, dl.Attempts[1].Number})
+	require.Equal(t, 2, dl.AttemptCount)
+}
+
+func TestDeliveryResponseBodyKeptUpTo4KiB(t *testing.T) {
+	t.Parallel()
+	b := setup(t, &webhook.Config{MaxAttempts: 1})
+	rcv := newReceiver(t, func(w http.ResponseWriter) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(strings.Repeat("x", 10_000)))
+	})
+	b.subscribe(t, rcv.URL, "*")
+	b.start(t)
+	res := b.publish(t, webhook.Event{Type: "a"})
+	require.Equal(t, webhook.DeliveryFailed, b.nextUpdate(t).State)
+	dl, err := b.d.DeliveryGet(context.Background(), res.DeliveryIDs[0])
+	require.NoError(t, err)
+	require.Len(t, dl.Attempts[0].ResponseBody, 4096)
+	require.Contains(t, dl.LastError, "gave up after 1 attempts")
+}
+
+func TestDeliveryHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name          string
+		code          int
+		retryAfter    string
+		maxRetryAfter time.Duration
+		want          time.Duration
+	}{
+		{"429 seconds", http.StatusTooManyRequests, "120", 0, 120 * time.Second},
+		{"503 seconds", http.StatusServiceUnavailable, "30", 0, 30 * time.Second},
+		{"429 capped", http.StatusTooManyRequests, "7200", 10 * time.Minute, 10 * time.Minute},
+		{"429 http date", http.StatusTooManyRequests, now.Add(90 * time.Second).Format(http.TimeFormat), 0, 90 * time.Second},
+		{"429 without header uses backoff", http.StatusTooManyRequests, "", 0, 7 * time.Second},
+		{"500 ignores header", http.StatusInternalServerError, "120", 0, 7 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, &webhook.Config{
+				Now:           func() time.Time { return now },
+				Backoff:       func(int) time.Duration { return 7 * time.Second },
+				MaxRetryAfter: tc.maxRetryAfter,
+			})
+			rcv := newReceiver(t, func(w http.ResponseWriter) {
+				if tc.retryAfter != "" {
+					w.Header().Set("Retry-After", tc.retryAfter)
+				}
+				w.WriteHeader(tc.code)
+			})
+			b.subscribe(t, rcv.URL, "*")
+			b.start(t)
+			b.publish(t, webhook.Event{Type: "a"})
+			u := b.nextUpdate(t)
+			require.Equal(t, webhook.DeliveryPending, u.State)
+			require.Equal(t, now.Add(tc.want), u.NextAttemptAt)
+		})
+	}
+}
+
+func TestDeliveryGoneDisablesSubscription(t *testing.T) {
+	t.Parallel()
+	// One attempt at a time, so the second delivery comes up after the
+	// first answer disabled the subscription.
+	b := setup(t, &webhook.Config{MaxInFlightPerSubscription: 1})
+	rcv := newReceiver(t, status(http.StatusGone))
+	sub := b.subscribe(t, rcv.URL, "*")
+	ctx := context.Background()
+	b.publish(t, webhook.Event{Type: "a"})
+	b.publish(t, webhook.Event{Type: "a"})
+	b.start(t)
+
+	u := b.nextUpdate(t)
+	require.Equal(t, webhook.DeliveryFailed, u.State)
+	require.Contains(t, u.LastError, "410")
+	u = b.nextUpdate(t)
+	require.Equal(t, webhook.DeliveryCanceled, u.State)
+	require.Equal(t, "subscription is disabled", u.LastError)
+	require.Len(t, rcv.got, 1, "the second delivery must not be sent")
+
+	got, err := b.d.SubscriptionGet(ctx, sub.ID)
+	require.NoError(t, err)
+	require.True(t, got.Disabled)
+}
+
+func TestDeliveryTimeout(t *testing.T) {
+	t.Parallel()
+	b := setup(t, &webhook.Config{AttemptTimeout: 50 * time.Millisecond, Backoff: func(int) time.Duration { return time.Hour }})
+	release := make(chan struct{})
+	rcv := newReceiver(t, func(w http.ResponseWriter) { <-release })
+	t.Cleanup(func() { close(release) }) // before rcv.Close, which waits for handlers.
+	b.subscribe(t, rcv.URL, "*")
+	b.start(t)
+	res := b.publish(t, webhook.Event{Type: "a"})
+	u := b.nextUpdate(t)
+	require.Equal(t, webhook.DeliveryPending, u.State)
+	require.Equal(t, res.DeliveryIDs[0], u.DeliveryID)
+	require.Contains(t, u.LastError, "attempt timeout (50ms)")
+	require.Zero(t, u.Attempt.StatusCode)
+}
+
+func TestDeliveryRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, &webhook.Config{MaxAttempts: 1})
+	target := newReceiver(t)
+	rcv := newReceiver(t, func(w http.ResponseWriter) {
+		w.Header().Set("Location", target.URL)
+		w.WriteHeader(http.StatusFound)
+	})
+	b.subscribe(t, rcv.URL, "*")
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a"})
+	u := b.nextUpdate(t)
+	require.Equal(t, webhook.DeliveryFailed, u.State)
+	require.Equal(t, http.StatusFound, u.Attempt.StatusCode)
+	require.Contains(t, u.LastError, "redirects are not followed")
+	require.Empty(t, target.got, "the redirect target must not be called")
+}
+
+func TestDeliveryRetryPolicyAndMaxAttempts(t *testing.T) {
+	t.Parallel()
+	t.Run("max attempts", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, &webhook.Config{MaxAttempts: 3})
+		rcv := newReceiver(t, status(http.StatusBadGateway))
+		b.subscribe(t, rcv.URL, "*")
+		b.start(t)
+		res := b.publish(t, webhook.Event{Type: "a"})
+		require.Equal(t, webhook.DeliveryPending, b.nextUpdate(t).State)
+		require.Equal(t, webhook.DeliveryPending, b.nextUpdate(t).State)
+		u := b.nextUpdate(t)
+		require.Equal(t, webhook.DeliveryFailed, u.State)
+		require.Contains(t, u.LastError, "gave up after 3 attempts")
+		dl, err := b.d.DeliveryGet(context.Background(), res.DeliveryIDs[0])
+		require.NoError(t, err)
+		require.Len(t, dl.Attempts, 3)
+	})
+	t.Run("check retry", func(t *testing.T) {
+		t.Parallel()
+		var sawCode atomic.Int64
+		b := setup(t, &webhook.Config{CheckRetry: func(code int, err error) bool {
+			sawCode.Store(int64(code))
+			return code >= 500
+		}})
+		rcv := newReceiver(t, status(http.StatusUnprocessableEntity))
+		b.subscribe(t, rcv.URL, "*")
+		b.start(t)
+		b.publish(t, webhook.Event{Type: "a"})
+		u := b.nextUpdate(t)
+		require.Equal(t, webhook.DeliveryFailed, u.State)
+		require.Contains(t, u.LastError, "not retried")
+		require.EqualValues(t, 422, sawCode.Load())
+	})
+}
+
+func TestDeliveryRefusesPrivateAddressesByDefault(t *testing.T) {
+	t.Parallel()
+	s := &spyStore{Store: memstore.New(), updates: make(chan webhook.DeliveryUpdate, 10)}
+	d, err := webhook.NewDispatcher(s, &webhook.Config{MaxAttempts: 1})
+	require.NoError(t, err)
+	b := &testBundle{d: d, store: s}
+	rcv := newReceiver(t)
+	b.subscribe(t, rcv.URL, "*")
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a"})
+	u := b.nextUpdate(t)
+	require.Equal(t, webhook.DeliveryFailed, u.State)
+	require.Contains(t, u.LastError, "127.0.0.1 is a loopback address")
+	require.Contains(t, u.LastError, "AllowPrivateNetworks")
+	require.Empty(t, rcv.got, "the refused target must not be reached")
+}
+
+func TestDeliveryToDisabledOrDeletedSubscriptionIsCanceled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	rcv := newReceiver(t)
+	disabled := b.subscribe(t, rcv.URL, "a")
+	deleted := b.subscribe(t, rcv.URL, "a")
+	res := b.publish(t, webhook.Event{Type: "a"}) // publish-only: both pending.
+	require.Len(t, res.DeliveryIDs, 2)
+
+	disabled.Disabled = true
+	_, err := b.d.SubscriptionUpdate(ctx, disabled)
+	require.NoError(t, err)
+	require.NoError(t, b.d.SubscriptionDelete(ctx, deleted.ID))
+
+	// Deleting cancelled its delivery at once.
+	ds, err := b.d.DeliveryList(ctx, webhook.DeliveryListParams{SubscriptionID: deleted.ID})
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, webhook.DeliveryCanceled, ds[0].State)
+
+	// The disabled one is cancelled when it comes up, never sent.
+	b.start(t)
+	u := b.nextUpdate(t)
+	require.Equal(t, webhook.DeliveryCanceled, u.State)
+	require.Equal(t, "subscription is disabled", u.LastError)
+	require.Empty(t, rcv.got)
+
+	// A disabled subscription gets no new deliveries at all.
+	require.Empty(t, b.publish(t, webhook.Event{Type: "a"}).DeliveryIDs)
+}
+
+func TestDeliveryRetryRedelivers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	rcv := newReceiver(t)
+	b.subscribe(t, rcv.URL, "*")
+	b.start(t)
+	res := b.publish(t, webhook.Event{Type: "a"})
+	rcv.next(t)
+	require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
+
+	dl, err := b.d.DeliveryRetry(ctx, res.DeliveryIDs[0])
+	require.NoError(t, err)
+	require.Equal(t, webhook.DeliveryPending, dl.State)
+	rcv.next(t)
+	require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
+	dl, err = b.d.DeliveryGet(ctx, res.DeliveryIDs[0])
+	require.NoError(t, err)
+	require.Len(t, dl.Attempts, 2)
+	require.Equal(t, 2, dl.Attempts[1].Number)
+
+	_, err = b.d.DeliveryRetry(ctx, "dlv_missing")
+	require.ErrorIs(t, err, webhook.ErrNotFound)
+}
+
+func TestDeliveryRetryOfPendingIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	b.subscribe(t, "https://example.com/hooks", "*")
+	res := b.publish(t, webhook.Event{Type: "a"})
+	_, err := b.d.DeliveryRetry(context.Background(), res.DeliveryIDs[0])
+	require.ErrorIs(t, err, webhook.ErrDeliveryPending)
+}
+
+func TestShutdownMidFlightThenRestartDelivers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	release := make(chan struct{})
+	var calls atomic.Int64
+	rcv := newReceiver(t, func(w http.ResponseWriter) {
+		if calls.Add(1) == 1 {
+			<-release // the first request hangs until the test lets go.
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	defer close(release)
+	b.subscribe(t, rcv.URL, "*")
+	require.NoError(t, b.d.Start(ctx))
+	res := b.publish(t, webhook.Event{Type: "a"})
+	rcv.next(t) // in flight now.
+
+	sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, b.d.Shutdown(sctx), context.DeadlineExceeded)
+
+	// Nothing was lost nor counted: the delivery is pending, no attempt.
+	dl, err := b.d.DeliveryGet(ctx, res.DeliveryIDs[0])
+	require.NoError(t, err)
+	require.Equal(t, webhook.DeliveryPending, dl.State)
+	require.Empty(t, dl.Attempts)
+	require.Empty(t, b.store.updates)
+
+	b.start(t)
+	rcv.next(t)
+	u := b.nextUpdate(t)
+	require.Equal(t, webhook.DeliverySucceeded, u.State)
+	require.Equal(t, res.DeliveryIDs[0], u.DeliveryID)
+}
+
+func TestShutdownWaitsForInFlightAttempts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	release := make(chan struct{})
+	rcv := newReceiver(t, func(w http.ResponseWriter) {
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	})
+	b.subscribe(t, rcv.URL, "*")
+	require.NoError(t, b.d.Start(ctx))
+	res := b.publish(t, webhook.Event{Type: "a"})
+	rcv.next(t)
+
+	done := make(chan error)
+	go func() { done <- b.d.Shutdown(ctx) }()
+	close(release)
+	require.NoError(t, <-done)
+	dl, err := b.d.DeliveryGet(ctx, res.DeliveryIDs[0])
+	require.NoError(t, err)
+	require.Equal(t, webhook.DeliverySucceeded, dl.State)
+
+	require.ErrorIs(t, b.d.Shutdown(ctx), webhook.ErrNotStarted)
+}
+
+func TestStartTwiceFails(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	b.start(t)
+	require.ErrorIs(t, b.d.Start(context.Background()), webhook.ErrAlreadyStarted)
+}
+
+func TestSlowSubscriptionDoesNotStarveOthers(t *testing.T) {
+	t.Parallel()
+	b := setup(t, &webhook.Config{Workers: 4, MaxInFlightPerSubscription: 2})
+	release := make(chan struct{})
+	defer close(release)
+	slow := newReceiver(t, func(w http.ResponseWriter) { <-release })
+	fast := newReceiver(t)
+	b.subscribe(t, slow.URL, "slow")
+	b.subscribe(t, fast.URL, "fast")
+	for range 10 {
+		b.publish(t, webhook.Event{Type: "slow"})
+	}
+	for range 5 {
+		b.publish(t, webhook.Event{Type: "fast"})
+	}
+	b.start(t)
+	for range 5 {
+		fast.next(t)
+	}
+	for range 5 {
+		require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
+	}
+	// The slow receiver holds exactly its share of workers.
+	slow.next(t)
+	slow.next(t)
+	require.Empty(t, slow.got)
+}
+
+func TestDeliveryRunUntilContextEnds(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	rcv := newReceiver(t)
+	b.subscribe(t, rcv.URL, "*")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.d.Run(ctx) }()
+	b.publish(t, webhook.Event{Type: "a"})
+	rcv.next(t)
+	require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
+	cancel()
+	require.NoError(t, <-done)
+}
+
+func TestDeliveryEnvelopeIsValidJSON(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	rcv := newReceiver(t)
+	b.subscribe(t, rcv.URL, "*")
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a", Data: []byte(`[1, "two", {"three": null}]`), Metadata: map[string]string{"actor": "u1"}})
+	var env struct {
+		ID, Type  string
+		Timestamp time.Time
+		Data      json.RawMessage
+	}
+	require.NoError(t, json.Unmarshal(rcv.next(t).Body, &env))
+	require.JSONEq(t, `[1, "two", {"three": null}]`, string(env.Data))
+}
+
+func TestDeliveryListFilters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	s1 := b.subscribe(t, "https://example.com/1", "*")
+	s2 := b.subscribe(t, "https://example.com/2", "*")
+	e1 := b.publish(t, webhook.Event{Type: "a"})
+	b.publish(t, webhook.Event{Type: "b"})
+
+	bySub, err := b.d.DeliveryList(ctx, webhook.DeliveryListParams{SubscriptionID: s1.ID})
+	require.NoError(t, err)
+	require.Len(t, bySub, 2)
+	byEvent, err := b.d.DeliveryList(ctx, webhook.DeliveryListParams{EventID: e1.EventID})
+	require.NoError(t, err)
+	require.Len(t, byEvent, 2)
+	both, err := b.d.DeliveryList(ctx, webhook.DeliveryListParams{SubscriptionID: s2.ID, EventID: e1.EventID, State: webhook.DeliveryPending})
+	require.NoError(t, err)
+	require.Len(t, both, 1)
+	page, err := b.d.DeliveryList(ctx, webhook.DeliveryListParams{Limit: 3})
+	require.NoError(t, err)
+	require.Len(t, page, 3)
+	rest, err := b.d.DeliveryList(ctx, webhook.DeliveryListParams{After: page[2].ID})
+	require.NoError(t, err)
+	require.Len(t, rest, 1)
+
+	_, err = b.d.DeliveryGet(ctx, "dlv_missing")
+	require.True(t, errors.Is(err, webhook.ErrNotFound))
+}

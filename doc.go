@@ -1,0 +1,112 @@
+// Package webhook sends and receives webhooks from inside a Go service:
+// subscriptions, signed deliveries with retries, an attempt log, and a
+// verifying receiver, with no infrastructure beyond the host process and a
+// Store of its choosing.
+//
+// One import serves both sides. A sending service creates a Dispatcher,
+// registers Subscriptions and calls Publish; a receiving service verifies
+// requests with Verify (or a Receiver). Signatures follow the Standard
+// Webhooks specification, so receivers may use any Standard Webhooks
+// library, and this package can verify any Standard Webhooks sender.
+//
+// # Sending
+//
+// NewDispatcher takes a Store, which is required, and a *Config, where nil
+// means defaults:
+//
+//	d, err := webhook.NewDispatcher(memstore.New(), nil)
+//	...
+//	res, err := d.Publish(ctx, webhook.Event{Type: "invoice.paid", Data: data})
+//
+// Publish validates the event, then stores it and one pending Delivery per
+// matching subscription in one atomic store operation, and returns. It does
+// not wait for the deliveries. The event ID (generated when empty) is the
+// idempotency key: it is sent as webhook-id, and publishing an ID that is
+// already stored stores nothing and returns a PublishResult with Duplicate
+// set, so retrying a Publish whose outcome is unknown is safe.
+//
+// Without Start, a Dispatcher is publish-only. Start runs the delivery loop
+// in the background; Run does the same until its context ends, for main
+// functions.
+//
+// # Subscriptions
+//
+// A Subscription names a URL, a method (POST, PUT or DELETE), the event
+// types it wants, exactly or as patterns where "*" stands for any run of
+// characters ("invoice.*", "*"), and static request headers. Subscriptions
+// and events carry a Tenant: a subscription receives only its own tenant's
+// events. SubscriptionCreate returns the subscription with its signing
+// secret; the secret is never returned again by Get, List or Update.
+// Invalid input is a *ValidationError (matching ErrInvalid) that names
+// every bad field and what is accepted.
+//
+// # Delivery semantics
+//
+// Delivery is at least once. The loop claims due deliveries from the store
+// in bounded batches, each under a lease (Config.LeaseDuration); if the
+// process dies mid-attempt, the lease expires and the delivery is due
+// again, so a receiver may see an event more than once and should
+// deduplicate by webhook-id. The loop never holds more deliveries than it
+// has workers, wakes at once on Publish, and otherwise sleeps until the
+// next delivery is due: there is no polling interval.
+//
+// Each attempt sends the subscription's method to its URL with the body
+// {"id","type","timestamp","data"} and the headers content-type
+// (application/json), user-agent (hooksmith/Version), webhook-id,
+// webhook-timestamp and webhook-signature, plus the subscription's own
+// headers. Then:
+//
+//   - 2xx: succeeded.
+//   - 3xx: failed attempt; redirects are not followed.
+//   - 410 Gone: the delivery fails and the subscription is disabled.
+//   - 429 and 503 with Retry-After: retried after the delay asked for,
+//     capped by Config.MaxRetryAfter.
+//   - Anything else, timeouts and connection errors included: retried after
+//     Config.Backoff(attempts), by default exponential with jitter (about
+//     5 s, 20 s, 80 s, 5 min, 21 min, 85 min, 5.7 h, then every 8 h), until
+//     Config.MaxAttempts (16, about three days) or Config.CheckRetry says
+//     stop. Then the delivery is failed and kept.
+//
+// The schedule is computed from the attempt count stored with the delivery,
+// so a restart continues it. Every attempt is logged with its time,
+// duration, status code, error and the first 4 KiB of the answer;
+// DeliveryGet and DeliveryList return the log, and DeliveryRetry sends a
+// finished delivery again.
+//
+// Attempts are bounded by Config.AttemptTimeout (15 s), by Config.Workers
+// in all and by Config.MaxInFlightPerSubscription per subscription, so one
+// slow receiver cannot hold every worker. Deliveries that come due while
+// their subscription is disabled, or after it was deleted, are cancelled
+// (they stay listed, and DeliveryRetry can send them once it is enabled).
+//
+// By default deliveries to loopback, private, link-local and other
+// non-public addresses are refused when dialling, after DNS resolution, so
+// subscription URLs cannot reach into the host's network (SSRF). Set
+// Config.AllowPrivateNetworks for tests and internal receivers.
+//
+// # Receiving
+//
+// Verify checks the Standard Webhooks headers and signature of a request
+// against a subscription's secret. Receiver adds several secrets (for
+// rotation), deduplication by webhook-id, a body size cap, and an
+// http.Handler that answers so the sender knows whether to retry.
+//
+// # Stores
+//
+// The Store interface is the persistence contract. store/memstore keeps
+// everything in memory, for tests and ephemeral use; store/boltstore keeps
+// it in a bbolt file and survives crashes. Every Store passes the
+// conformance suite in store/storetest.
+//
+// # Shutdown
+//
+// Shutdown stops claiming, waits for in-flight attempts until its context
+// ends, then aborts the rest, leaving their deliveries pending without
+// counting an attempt. Nothing is lost: the next Start (or a Dispatcher in
+// the next process, with a durable store) delivers what is left.
+//
+// # Logging
+//
+// The Dispatcher logs through Config.Logger. It never logs secrets or
+// signatures, and logs URLs with user info and query values redacted.
+package webhook

@@ -1,0 +1,177 @@
+package webhook_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hooksmith/webhook"
+)
+
+func TestMatchEventType(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		pattern, typ string
+		want         bool
+	}{
+		{"invoice.paid", "invoice.paid", true},
+		{"invoice.paid", "invoice.paid.late", false},
+		{"invoice.paid", "invoice", false},
+		{"*", "anything.at.all", true},
+		{"account.*", "account.created", true},
+		{"account.*", "account.user.deleted", true},
+		{"account.*", "account", false},
+		{"account.*", "accounts.created", false},
+		{"*.created", "account.created", true},
+		{"*.created", "account.updated", false},
+		{"a.*.c", "a.b.c", true},
+		{"a.*.c", "a.b.x.c", true},
+		{"a.*.c", "a.c", false},
+		{"**", "x", true},
+	} {
+		require.Equal(t, tc.want, webhook.MatchEventType(tc.pattern, tc.typ), "%q ~ %q", tc.pattern, tc.typ)
+	}
+}
+
+func TestSubscriptionCreateValidation(t *testing.T) {
+	t.Parallel()
+	valid := webhook.Subscription{URL: "https://example.com/hooks", EventTypes: []string{"a"}}
+	for _, tc := range []struct {
+		name   string
+		change func(s *webhook.Subscription)
+		field  string
+		msg    string
+	}{
+		{"missing URL", func(s *webhook.Subscription) { s.URL = "" }, "URL", "required"},
+		{"relative URL", func(s *webhook.Subscription) { s.URL = "/hooks" }, "URL", "must use http or https"},
+		{"ftp URL", func(s *webhook.Subscription) { s.URL = "ftp://example.com" }, "URL", "must use http or https"},
+		{"no host", func(s *webhook.Subscription) { s.URL = "https://" }, "URL", "must include a host"},
+		{"credentials in URL", func(s *webhook.Subscription) { s.URL = "https://u:p@example.com" }, "URL", "must not carry credentials"},
+		{"GET", func(s *webhook.Subscription) { s.Method = "GET" }, "Method", `must be POST, PUT or DELETE (empty means POST), got "GET"`},
+		{"PATCH", func(s *webhook.Subscription) { s.Method = "PATCH" }, "Method", "must be POST, PUT or DELETE"},
+		{"no event types", func(s *webhook.Subscription) { s.EventTypes = nil }, "EventTypes", "at least one"},
+		{"empty event type", func(s *webhook.Subscription) { s.EventTypes = []string{"a", ""} }, "EventTypes[1]", "must not be empty"},
+		{"space in event type", func(s *webhook.Subscription) { s.EventTypes = []string{"a b"} }, "EventTypes[0]", "spaces"},
+		{"bad secret", func(s *webhook.Subscription) { s.Secret = "whsec_!!" }, "Secret", "whsec_"},
+		{"short secret", func(s *webhook.Subscription) { s.Secret = "whsec_c2hvcnQ=" }, "Secret", "24 to 64 bytes"},
+		{"reserved header", func(s *webhook.Subscription) { s.Headers = map[string]string{"Webhook-Signature": "x"} }, `Headers["Webhook-Signature"]`, "cannot be overridden"},
+		{"host header", func(s *webhook.Subscription) { s.Headers = map[string]string{"Host": "x"} }, `Headers["Host"]`, "cannot be overridden"},
+		{"bad header name", func(s *webhook.Subscription) { s.Headers = map[string]string{"X Bad": "x"} }, `Headers["X Bad"]`, "not a valid HTTP header name"},
+		{"header injection", func(s *webhook.Subscription) { s.Headers = map[string]string{"X-A": "a\r\nX-B: b"} }, `Headers["X-A"]`, "CR, LF"},
+		{"given ID", func(s *webhook.Subscription) { s.ID = "sub_mine" }, "ID", "assigned by SubscriptionCreate"},
+		{"long name", func(s *webhook.Subscription) { s.Name = strings.Repeat("n", 300) }, "Name", "at most 256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, nil)
+			s := valid
+			tc.change(&s)
+			_, err := b.d.SubscriptionCreate(context.Background(), s)
+			require.ErrorIs(t, err, webhook.ErrInvalid)
+			var ve *webhook.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Len(t, ve.Fields, 1, "%v", err)
+			require.Equal(t, tc.field, ve.Fields[0].Field)
+			require.Contains(t, ve.Fields[0].Message, tc.msg)
+			list, err := b.d.SubscriptionList(context.Background(), webhook.SubscriptionListParams{})
+			require.NoError(t, err)
+			require.Empty(t, list, "nothing is stored on a validation error")
+		})
+	}
+}
+
+func TestSubscriptionValidationListsEveryField(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{Method: "GET"})
+	var ve *webhook.ValidationError
+	require.ErrorAs(t, err, &ve)
+	var fields []string
+	for _, f := range ve.Fields {
+		fields = append(fields, f.Field)
+	}
+	require.ElementsMatch(t, []string{"Method", "URL", "EventTypes"}, fields)
+	require.Contains(t, err.Error(), "webhook: invalid subscription: ")
+}
+
+func TestSubscriptionCRUD(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	created, err := b.d.SubscriptionCreate(ctx, webhook.Subscription{
+		Tenant:     "acme",
+		Name:       "billing",
+		URL:        "https://example.com/hooks",
+		EventTypes: []string{"invoice.*"},
+		Headers:    map[string]string{"X-Env": "prod"},
+		Metadata:   map[string]string{"owner": "team-a"},
+	})
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(created.ID, "sub_"), created.ID)
+	require.Equal(t, "POST", created.Method)
+	_, err = webhook.DecodeSecret(created.Secret)
+	require.NoError(t, err)
+	require.False(t, created.CreatedAt.IsZero())
+
+	got, err := b.d.SubscriptionGet(ctx, created.ID)
+	require.NoError(t, err)
+	require.Empty(t, got.Secret, "Get never returns the secret")
+	created.Secret = ""
+	require.Equal(t, created, got)
+
+	// Update replaces fields, keeps tenant, creation time and secret.
+	got.Tenant = ""
+	got.URL = "https://example.com/v2"
+	got.Method = "put"
+	updated, err := b.d.SubscriptionUpdate(ctx, got)
+	require.NoError(t, err)
+	require.Equal(t, "acme", updated.Tenant)
+	require.Equal(t, "PUT", updated.Method)
+	require.Equal(t, created.CreatedAt, updated.CreatedAt)
+	require.Empty(t, updated.Secret)
+
+	got.Tenant = "other"
+	_, err = b.d.SubscriptionUpdate(ctx, got)
+	require.ErrorIs(t, err, webhook.ErrInvalid)
+	require.Contains(t, err.Error(), "Tenant: cannot be changed")
+
+	list, err := b.d.SubscriptionList(ctx, webhook.SubscriptionListParams{Tenant: "acme"})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, "https://example.com/v2", list[0].URL)
+	require.Empty(t, list[0].Secret)
+
+	require.NoError(t, b.d.SubscriptionDelete(ctx, created.ID))
+	_, err = b.d.SubscriptionGet(ctx, created.ID)
+	require.ErrorIs(t, err, webhook.ErrNotFound)
+	require.ErrorIs(t, b.d.SubscriptionDelete(ctx, created.ID), webhook.ErrNotFound)
+	_, err = b.d.SubscriptionUpdate(ctx, got)
+	require.ErrorIs(t, err, webhook.ErrNotFound)
+}
+
+func TestSubscriptionGivenSecretIsKept(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	secret := webhook.NewSecret()
+	s, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: "https://example.com", EventTypes: []string{"*"}, Secret: secret})
+	require.NoError(t, err)
+	require.Equal(t, secret, s.Secret)
+}
+
+func TestSubscriptionCallerCannotMutateStoredValues(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	in := webhook.Subscription{URL: "https://example.com", EventTypes: []string{"a"}, Headers: map[string]string{"X-A": "1"}}
+	s, err := b.d.SubscriptionCreate(ctx, in)
+	require.NoError(t, err)
+	in.EventTypes[0] = "changed"
+	in.Headers["X-A"] = "changed"
+	s.Headers["X-A"] = "changed"
+	got, err := b.d.SubscriptionGet(ctx, s.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a"}, got.EventTypes)
+	require.Equal(t, "1", got.Headers["X-A"])
+}
