@@ -87,10 +87,10 @@ func (o Options) withDefaults() Options {
 // Store is a webhook.Store in a bbolt file. Create one with Open or New and
 // release it with Close; its methods are safe for concurrent use.
 type Store struct {
-	db      *bbolt.DB
-	ownsDB  bool
-	opts    Options
-	inserts *committer
+	db     *bbolt.DB
+	ownsDB bool
+	opts   Options
+	writes *committer
 
 	stopPurge context.CancelFunc
 	purgeDone chan struct{}
@@ -143,7 +143,7 @@ func newStore(db *bbolt.DB, o Options, owns bool) (*Store, error) {
 	if err := initSchema(db); err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, ownsDB: owns, opts: o, inserts: newCommitter(db)}
+	s := &Store{db: db, ownsDB: owns, opts: o, writes: newCommitter(db)}
 	if o.PurgeInterval > 0 && o.Retention > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		s.stopPurge = cancel
@@ -218,7 +218,7 @@ func truncate(b []byte) string {
 }
 
 // Close stops the background purge and the group committer, after the
-// inserts already queued are written. A Store made by Open closes its file;
+// writes already queued are committed. A Store made by Open closes its file;
 // one made by New leaves the database open. Calls after Close fail with
 // ErrClosed.
 func (s *Store) Close() error {
@@ -227,7 +227,7 @@ func (s *Store) Close() error {
 			s.stopPurge()
 			<-s.purgeDone
 		}
-		s.inserts.close()
+		s.writes.close()
 		if s.ownsDB {
 			s.closeErr = s.db.Close()
 		}
@@ -241,7 +241,7 @@ func (s *Store) DB() *bbolt.DB { return s.db }
 
 // update runs fn in a write transaction, or fails with ErrClosed.
 func (s *Store) update(fn func(tx *bbolt.Tx) error) error {
-	if s.inserts.isClosed() {
+	if s.writes.isClosed() {
 		return ErrClosed
 	}
 	return s.db.Update(fn)
@@ -249,7 +249,7 @@ func (s *Store) update(fn func(tx *bbolt.Tx) error) error {
 
 // view runs fn in a read transaction, or fails with ErrClosed.
 func (s *Store) view(fn func(tx *bbolt.Tx) error) error {
-	if s.inserts.isClosed() {
+	if s.writes.isClosed() {
 		return ErrClosed
 	}
 	return s.db.View(fn)

@@ -28,7 +28,8 @@ type rejection struct{ err error }
 func (r rejection) Error() string { return r.err.Error() }
 func (r rejection) Unwrap() error { return r.err }
 
-// committer is the group commit behind EventInsert. One goroutine takes the
+// committer is the group commit behind EventInsert, DeliveryClaim,
+// DeliveryUpdate and DeliveryRelease. One goroutine takes the
 // first queued write, drains whatever else is queued at that moment (up to
 // maxGroup) and applies them all in one bbolt write transaction, that is
 // one fsync. Writers that arrive while that fsync runs queue up and form
@@ -37,8 +38,9 @@ func (r rejection) Unwrap() error { return r.err }
 // what spreads the cost of an fsync over many writers.
 //
 // If the group's transaction fails for a reason other than a rejection
-// (ErrEventExists), each of its writes is retried in a transaction of its
-// own, so that one bad write cannot fail the others.
+// (ErrEventExists, ErrLeaseLost, ErrNotFound), each of its writes is
+// retried in a transaction of its own, so that one bad write cannot fail
+// the others; apply functions must therefore be safe to run again.
 type committer struct {
 	db    *bbolt.DB
 	queue chan *write

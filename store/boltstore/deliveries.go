@@ -197,7 +197,7 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	}
 	eventKey := []byte(e.ID)
 	timeIdx := append(timeKey(e.Timestamp), e.ID...)
-	return s.inserts.do(ctx, func(tx *bbolt.Tx) error {
+	return s.writes.do(ctx, func(tx *bbolt.Tx) error {
 		events := tx.Bucket(bucketEvents)
 		if events.Get(eventKey) != nil {
 			return rejection{fmt.Errorf("boltstore: event %q: %w", e.ID, webhook.ErrEventExists)}
@@ -290,14 +290,15 @@ func (s *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 // read. Exclude may therefore keep count of what it let through, as the
 // Dispatcher does to reserve per-subscription slots, as long as it keeps
 // reporting a subscription once it did. It runs inside the write
-// transaction and must not call the store.
+// transaction and must not call the store. The claim shares a group
+// commit with concurrent writes (see the package documentation).
 func (s *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []*webhook.Delivery
-	err := s.update(func(tx *bbolt.Tx) error {
-		out = out[:0]
+	err := s.writes.do(ctx, func(tx *bbolt.Tx) error {
+		out = out[:0] // in case the group is retried
 		picked := pickDue(tx, p)
 		// Write after the scan: a cursor must not see its bucket change.
 		for _, id := range picked {
@@ -428,16 +429,17 @@ func leased(tx *bbolt.Tx, id, token string) (*deliveryRecord, error) {
 }
 
 // DeliveryUpdate records the outcome of a leased delivery in one
-// transaction; see webhook.Store. The attempt, when given, is numbered one
-// more than the attempts already logged.
+// transaction, shared by group commit with concurrent writes; see
+// webhook.Store. The attempt, when given, is numbered one more than the
+// attempts already logged.
 func (s *Store) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.update(func(tx *bbolt.Tx) error {
+	return s.writes.do(ctx, func(tx *bbolt.Tx) error {
 		r, err := leased(tx, u.DeliveryID, u.LeaseToken)
 		if err != nil {
-			return err
+			return rejection{err}
 		}
 		old := *r
 		if u.Attempt != nil {
@@ -464,10 +466,10 @@ func (s *Store) DeliveryRelease(ctx context.Context, id, leaseToken string) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.update(func(tx *bbolt.Tx) error {
+	return s.writes.do(ctx, func(tx *bbolt.Tx) error {
 		r, err := leased(tx, id, leaseToken)
 		if err != nil {
-			return err
+			return rejection{err}
 		}
 		old := *r
 		r.LeaseToken, r.LeasedUntil = "", time.Time{}

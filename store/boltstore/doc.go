@@ -29,8 +29,10 @@
 // latency stays about one or two fsyncs. A duplicate event is rejected
 // before it writes anything and does not disturb the other writes of its
 // group; a write failing for another reason makes the group retry each
-// write alone. Other writes (claims, updates) take bbolt's writer lock
-// directly.
+// write alone. Claims, delivery updates and releases, the writes of the
+// delivery loop, share the same group commit, so the outcomes of many
+// concurrent attempts cost one fsync too. The rarer writes (subscriptions,
+// resets, purges) take bbolt's writer lock directly.
 //
 // # Indexes
 //
