@@ -110,7 +110,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	db, err := bbolt.Open(path, o.FileMode, &bbolt.Options{Timeout: o.OpenTimeout, NoSync: o.NoSync})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
-		return nil, fmt.Errorf("boltstore: open %s: the file is locked by another process (only one may open it): %w", path, err)
+		return nil, fmt.Errorf("boltstore: open %s: the file is locked: another Store or process has it open, and only one may at a time: %w", path, err)
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrVersionMismatch):
 		return nil, fmt.Errorf("boltstore: open %s: %w: it is not a valid bbolt database, or it is torn or corrupt (%v); restore it from a backup or choose another path", path, ErrForeignFile, err)
 	case err != nil:
