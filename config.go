@@ -14,6 +14,7 @@ const (
 	MaxAttemptsDefault                = 16
 	MaxInFlightPerSubscriptionDefault = 8
 	MaxRetryAfterDefault              = time.Hour
+	SecretOverlapDefault              = 24 * time.Hour
 	WorkersDefault                    = 32
 )
 
@@ -70,6 +71,22 @@ type Config struct {
 	// Now is the clock. Defaults to time.Now. Tests inject their own.
 	Now func() time.Time
 
+	// SecretOverlap is how long SubscriptionRotateSecret keeps the old
+	// secret signing beside the new one. Defaults to SecretOverlapDefault
+	// (24 hours).
+	SecretOverlap time.Duration
+
+	// Secrets resolves credential references in Subscription.Auth (values
+	// such as "env://NAME" or "config://path") at send time. Defaults to
+	// nil: references are rejected when a subscription is created, so that
+	// nobody who can create a subscription can make the host send its
+	// secrets away. See EnvResolver, MapResolver and SchemeResolver.
+	Secrets SecretResolver
+
+	// Transforms are the request rewriters subscriptions may name in
+	// Subscription.Transform. Defaults to none.
+	Transforms map[string]TransformFunc
+
 	// Workers is the most attempts in flight at once, and the number of
 	// idle connections kept per host. Defaults to WorkersDefault (32).
 	Workers int
@@ -107,6 +124,9 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.SecretOverlap == 0 {
+		c.SecretOverlap = SecretOverlapDefault
+	}
 	return c
 }
 
@@ -127,6 +147,14 @@ func (c *Config) validate() error {
 	}
 	if c.MaxInFlightPerSubscription < 0 {
 		v.add("MaxInFlightPerSubscription", "must be positive, or zero for the default")
+	}
+	if c.SecretOverlap < 0 {
+		v.add("SecretOverlap", "must be positive, or zero for the default")
+	}
+	for name, fn := range c.Transforms {
+		if fn == nil {
+			v.add(fmt.Sprintf("Transforms[%q]", name), "is nil: register a function or remove the entry")
+		}
 	}
 	if c.MaxRetryAfter < 0 {
 		v.add("MaxRetryAfter", "must be positive, or zero for the default")

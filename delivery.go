@@ -1,16 +1,13 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -29,6 +26,8 @@ const (
 	DeliveryFailed DeliveryState = "failed"
 	// DeliveryCanceled: the subscription was deleted or disabled first.
 	DeliveryCanceled DeliveryState = "canceled"
+	// DeliverySkipped: the subscription's transform chose not to send it.
+	DeliverySkipped DeliveryState = "skipped"
 )
 
 // Delivery is one event on its way to one subscription.
@@ -79,6 +78,11 @@ type Attempt struct {
 	Error string `json:"error,omitempty"`
 	// ResponseBody holds the first 4 KiB of the receiver's answer.
 	ResponseBody string `json:"responseBody,omitempty"`
+	// MissingValues lists the template tags that had no value in the
+	// event and rendered as empty (or null).
+	MissingValues []string `json:"missingValues,omitempty"`
+	// Note says why no request was sent, when a transform skipped it.
+	Note string `json:"note,omitempty"`
 }
 
 // Limits on what is read from and kept of a receiver's answer.
@@ -284,6 +288,11 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
 	}
 
 	attempt, header, sendErr := d.send(ctx, sub, ev)
+	if errors.Is(sendErr, errSkip) {
+		update.Attempt, update.State, update.LastError = &attempt, DeliverySkipped, ""
+		d.record(ctx, log, update)
+		return
+	}
 	if ctx.Err() != nil {
 		// Hard stop: the attempt was cut short by us, not the receiver.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -361,14 +370,6 @@ func (d *Dispatcher) disable(ctx context.Context, log *slog.Logger, sub *Subscri
 	log.WarnContext(ctx, "receiver answered 410 Gone: subscription disabled")
 }
 
-// envelope is the default request body.
-type envelope struct {
-	ID        string          `json:"id"`
-	Type      string          `json:"type"`
-	Timestamp time.Time       `json:"timestamp"`
-	Data      json.RawMessage `json:"data"`
-}
-
 // send makes one HTTP request for ev to sub. It returns the attempt, the
 // answer's headers (nil without an answer) and the error that prevented an
 // answer (nil with one).
@@ -380,28 +381,23 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 		a.Error = what + ": " + err.Error()
 		return a, nil, err
 	}
-	body, err := json.Marshal(envelope{ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp.UTC(), Data: ev.Data})
-	if err != nil {
-		return fail("encoding the payload", err)
+	p, err := d.prepare(ctx, sub, ev)
+	if p != nil {
+		a.MissingValues = p.missing
 	}
-	sig, err := Sign(sub.Secret, ev.ID, start, body)
+	if errors.Is(err, errSkip) {
+		a.Duration, a.Note = d.now().Sub(start), err.Error()
+		return a, nil, err
+	}
 	if err != nil {
-		return fail("signing", err)
+		return fail("preparing the request", err)
 	}
 	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, sub.Method, sub.URL, bytes.NewReader(body))
+	req, err := newRequest(actx, sub, ev, p.req, start)
 	if err != nil {
-		return fail("building the request", err)
+		return fail("preparing the request", err)
 	}
-	for k, v := range sub.Headers {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "hooksmith/"+Version)
-	req.Header.Set(HeaderID, ev.ID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(start.Unix(), 10))
-	req.Header.Set(HeaderSignature, sig)
 
 	resp, err := d.client.Do(req)
 	if err != nil {

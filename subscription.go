@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -30,14 +32,46 @@ type Subscription struct {
 	// in which "*" stands for any run of characters ("account.*",
 	// "*.created", "*"). At least one is required.
 	EventTypes []string `json:"eventTypes"`
-	// Secret is the Standard Webhooks signing secret ("whsec_" + base64).
-	// SubscriptionCreate generates one when empty and returns it; Get, List
-	// and Update return it empty.
+	// Secret is the Standard Webhooks signing secret: "whsec_" + base64 for
+	// scheme v1, or a "whsk_" ed25519 private key for v1a.
+	// SubscriptionCreate generates one when empty and returns it, as does
+	// SubscriptionRotateSecret; Get, List and Update return it empty.
 	Secret string `json:"secret,omitempty"`
 	// Headers are static request headers sent with every delivery. The
 	// headers the Dispatcher sets itself (webhook-*, content-length, host,
 	// ...) cannot be given here.
 	Headers map[string]string `json:"headers,omitempty"`
+	// ContentType is the body's media type: "application/json" (the
+	// default when empty), "text/plain" or
+	// "application/x-www-form-urlencoded". It is sent as content-type and
+	// decides how Template escapes values.
+	ContentType string `json:"contentType,omitempty"`
+	// Template, when set, is the request body instead of the default
+	// {"id","type","timestamp","data"} envelope: "{{Body.a.b}}" tags insert
+	// the event's data, "{{Header.id}}", "{{Header.type}}",
+	// "{{Header.timestamp}}", "{{Header.tenant}}" and "{{Header.<metadata
+	// key>}}" its header fields, escaped for ContentType. URL may hold tags
+	// too. See "Payload templates" in the package documentation.
+	Template string `json:"template,omitempty"`
+	// Auth adds credentials to every request: a bearer token, basic auth,
+	// and/or custom authentication headers. Values may be references
+	// resolved at send time by Config.Secrets.
+	Auth *Auth `json:"auth,omitempty"`
+	// Transform names a function registered in Config.Transforms that may
+	// rewrite each request (method, URL, headers, body) or skip it.
+	Transform string `json:"transform,omitempty"`
+	// SignatureScheme is "v1" (the default when empty: HMAC-SHA256 with the
+	// shared Secret) or "v1a" (ed25519: the Dispatcher signs with a private
+	// key kept in Secret, receivers verify with PublicKey).
+	SignatureScheme string `json:"signatureScheme,omitempty"`
+	// PublicKey is the "whpk_" ed25519 public key receivers verify "v1a"
+	// signatures with. Derived from Secret; always returned.
+	PublicKey string `json:"publicKey,omitempty"`
+	// PreviousSecret is the secret replaced by SubscriptionRotateSecret.
+	// Until PreviousSecretExpiresAt, deliveries carry a signature with
+	// each, so receivers can switch at their own pace. Never returned.
+	PreviousSecret          string    `json:"previousSecret,omitempty"`
+	PreviousSecretExpiresAt time.Time `json:"previousSecretExpiresAt,omitzero"`
 	// Disabled subscriptions receive nothing; deliveries that come due
 	// while disabled are cancelled.
 	Disabled bool `json:"disabled"`
@@ -102,9 +136,9 @@ var reservedHeaders = map[string]bool{
 	"content-type":      true,
 }
 
-// normalize fills defaults and checks s, returning a *ValidationError that
-// names every bad field.
-func (s *Subscription) normalize() error {
+// normalize fills defaults and checks s against the dispatcher's
+// configuration c, returning a *ValidationError that names every bad field.
+func (s *Subscription) normalize(c *Config) error {
 	v := validator{what: "subscription"}
 	if s.Method == "" {
 		s.Method = http.MethodPost
@@ -139,11 +173,7 @@ func (s *Subscription) normalize() error {
 			}
 		}
 	}
-	if s.Secret != "" {
-		if _, err := DecodeSecret(s.Secret); err != nil {
-			v.add("Secret", "must be \"whsec_\" followed by standard base64 of 24 to 64 bytes, or empty to generate one")
-		}
-	}
+	s.checkSigning(&v)
 	if len(s.Headers) > maxHeaders {
 		v.add("Headers", fmt.Sprintf("must have at most %d entries, got %d", maxHeaders, len(s.Headers)))
 	}
@@ -155,7 +185,76 @@ func (s *Subscription) normalize() error {
 	if n := mapSize(s.Metadata); n > maxMetadataLen {
 		v.add("Metadata", fmt.Sprintf("must total at most %d bytes of keys and values, got %d", maxMetadataLen, n))
 	}
+	if s.Auth != nil {
+		s.Auth.validate(&v, c.Secrets != nil, s.Headers)
+	}
+	if s.Transform != "" && c.Transforms[s.Transform] == nil {
+		v.add("Transform", fmt.Sprintf("%q is not registered in Config.Transforms%s", truncate(s.Transform, 64), known(c.Transforms)))
+	}
+	if ct := compile(s, &v); ct != nil {
+		s.ContentType = ct.contentType.String()
+	}
 	return v.err()
+}
+
+// known lists the registered transform names for an error message.
+func known(m map[string]TransformFunc) string {
+	if len(m) == 0 {
+		return " (none are)"
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, strconv.Quote(k))
+	}
+	slices.Sort(names)
+	return "; registered: " + strings.Join(names, ", ")
+}
+
+// checkSigning validates SignatureScheme and Secret together; an empty
+// scheme is taken from the secret's prefix, or v1.
+func (s *Subscription) checkSigning(v *validator) {
+	if s.SignatureScheme == "" {
+		s.SignatureScheme = SchemeHMAC
+		if strings.HasPrefix(s.Secret, SigningKeyPrefix) {
+			s.SignatureScheme = SchemeEd25519
+		}
+	}
+	switch s.SignatureScheme {
+	case SchemeHMAC:
+		if s.Secret != "" {
+			if _, err := DecodeSecret(s.Secret); err != nil {
+				v.add("Secret", `must be "whsec_" followed by standard base64 of 24 to 64 bytes, or empty to generate one`)
+			}
+		}
+	case SchemeEd25519:
+		if s.Secret != "" {
+			if _, err := DecodeSigningKey(s.Secret); err != nil {
+				v.add("Secret", `must be a "whsk_" ed25519 signing key for scheme v1a, or empty to generate one`)
+			}
+		}
+	default:
+		v.add("SignatureScheme", fmt.Sprintf(`must be "v1" (HMAC, the default) or "v1a" (ed25519), got %q`, truncate(s.SignatureScheme, 16)))
+	}
+}
+
+// newSecret returns a fresh secret for a signature scheme.
+func newSecret(scheme string) (string, error) {
+	if scheme == SchemeEd25519 {
+		k, err := NewSigningKey()
+		if err != nil {
+			return "", err
+		}
+		return k.Secret(), nil
+	}
+	return NewSecret(), nil
+}
+
+// setPublicKey derives PublicKey from an ed25519 Secret (empty for v1).
+func (s *Subscription) setPublicKey() {
+	s.PublicKey = ""
+	if k, err := DecodeSigningKey(s.Secret); err == nil && strings.HasPrefix(s.Secret, SigningKeyPrefix) {
+		s.PublicKey = k.PublicKey()
+	}
 }
 
 // checkURL returns what is wrong with a subscription URL, or "".
@@ -263,12 +362,47 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
-// redacted returns a copy of s without its secret, for results other than
-// SubscriptionCreate's.
+// redacted returns a copy of s without secrets or credentials, for every
+// result but SubscriptionCreate's and SubscriptionRotateSecret's: Secret
+// and PreviousSecret are empty, literal credentials and URL query values
+// read "redacted".
 func redacted(s *Subscription) Subscription {
-	c := *s
-	c.Secret = ""
+	c := *s.Clone()
+	c.Secret, c.PreviousSecret = "", ""
+	c.Auth = redactedAuth(s.Auth)
+	if strings.Contains(c.URL, "?") {
+		c.URL = redactURL(c.URL)
+	}
 	return c
+}
+
+// keepRedacted lets an update send back what Get returned: a URL equal to
+// the redacted stored URL, and credentials that read "redacted", keep the
+// stored values.
+func keepRedacted(s, old *Subscription) {
+	if s.URL != old.URL && s.URL == redactURL(old.URL) {
+		s.URL = old.URL
+	}
+	if s.Auth == nil || old.Auth == nil {
+		return
+	}
+	keep := func(v *string, was string) {
+		if *v == redactedValue {
+			*v = was
+		}
+	}
+	if s.Auth.Bearer != nil && old.Auth.Bearer != nil {
+		keep(&s.Auth.Bearer.Token, old.Auth.Bearer.Token)
+	}
+	if s.Auth.Basic != nil && old.Auth.Basic != nil {
+		keep(&s.Auth.Basic.Username, old.Auth.Basic.Username)
+		keep(&s.Auth.Basic.Password, old.Auth.Basic.Password)
+	}
+	for k, v := range s.Auth.Headers {
+		if was, ok := old.Auth.Headers[k]; ok && v == redactedValue {
+			s.Auth.Headers[k] = was
+		}
+	}
 }
 
 // SubscriptionCreate validates s, fills its defaults (ID, Method, Secret,
@@ -281,20 +415,28 @@ func (d *Dispatcher) SubscriptionCreate(ctx context.Context, s Subscription) (Su
 	if s.ID != "" {
 		idErr = &ValidationError{What: "subscription", Fields: []FieldError{{Field: "ID", Message: "must be empty: IDs are assigned by SubscriptionCreate"}}}
 	}
-	if err := s.normalize(); err != nil || idErr != nil {
+	if err := s.normalize(&d.cfg); err != nil || idErr != nil {
 		return Subscription{}, joinValidation(idErr, err)
 	}
 	now := d.now()
 	s.ID = newID("sub", now)
 	if s.Secret == "" {
-		s.Secret = NewSecret()
+		secret, err := newSecretFor(s.SignatureScheme)
+		if err != nil {
+			return Subscription{}, err
+		}
+		s.Secret = secret
 	}
+	s.setPublicKey()
+	s.PreviousSecret, s.PreviousSecretExpiresAt = "", time.Time{}
 	s.CreatedAt, s.UpdatedAt = now, now
 	if err := d.store.SubscriptionInsert(ctx, &s); err != nil {
 		return Subscription{}, fmt.Errorf("webhook: store subscription: %w", err)
 	}
 	d.log.InfoContext(ctx, "subscription created", "subscription", s.ID, "tenant", s.Tenant, "url", redactURL(s.URL))
-	return s, nil
+	out := redacted(&s)
+	out.Secret = s.Secret
+	return out, nil
 }
 
 // SubscriptionGet returns the subscription with the given ID, without its
@@ -337,18 +479,74 @@ func (d *Dispatcher) SubscriptionUpdate(ctx context.Context, s Subscription) (Su
 	if s.Tenant != "" && s.Tenant != old.Tenant {
 		tenantErr = &ValidationError{What: "subscription", Fields: []FieldError{{Field: "Tenant", Message: "cannot be changed; create a subscription in the other tenant instead"}}}
 	}
-	if err := s.normalize(); err != nil || tenantErr != nil {
-		return Subscription{}, joinValidation(tenantErr, err)
-	}
-	s.Tenant, s.CreatedAt, s.UpdatedAt = old.Tenant, old.CreatedAt, d.now()
+	keepRedacted(&s, old)
 	if s.Secret == "" {
 		s.Secret = old.Secret
+		if s.SignatureScheme == "" {
+			s.SignatureScheme = old.SignatureScheme
+		}
 	}
+	if err := s.normalize(&d.cfg); err != nil || tenantErr != nil {
+		return Subscription{}, joinValidation(tenantErr, err)
+	}
+	if s.SignatureScheme != old.SignatureScheme && s.Secret == old.Secret {
+		return Subscription{}, &ValidationError{What: "subscription", Fields: []FieldError{{Field: "SignatureScheme", Message: "changing the scheme needs a new Secret of that scheme; use SubscriptionRotateSecret"}}}
+	}
+	s.setPublicKey()
+	s.Tenant, s.CreatedAt, s.UpdatedAt = old.Tenant, old.CreatedAt, d.now()
+	s.PreviousSecret, s.PreviousSecretExpiresAt = old.PreviousSecret, old.PreviousSecretExpiresAt
 	if err := d.store.SubscriptionUpdate(ctx, &s); err != nil {
 		return Subscription{}, err
 	}
 	d.notify() // a re-enabled subscription may have work.
 	return redacted(&s), nil
+}
+
+// SubscriptionRotateSecret replaces a subscription's signing secret with
+// newSecret, or a generated one of the subscription's scheme when empty.
+// For Config.SecretOverlap (24 hours by default) deliveries are signed
+// with both the new and the old secret, so receivers can switch at their
+// own pace; afterwards with the new one only. Rotating again during an
+// overlap ends the previous one. It returns the subscription with the new
+// secret, the only result besides SubscriptionCreate's that carries it.
+func (d *Dispatcher) SubscriptionRotateSecret(ctx context.Context, id, newSecret string) (Subscription, error) {
+	s, err := d.store.SubscriptionGet(ctx, id)
+	if err != nil {
+		return Subscription{}, err
+	}
+	scheme := s.SignatureScheme
+	if newSecret == "" {
+		if newSecret, err = newSecretFor(scheme); err != nil {
+			return Subscription{}, err
+		}
+	}
+	next := *s.Clone()
+	next.Secret, next.SignatureScheme = newSecret, ""
+	v := validator{what: "secret rotation"}
+	next.checkSigning(&v)
+	if err := v.err(); err != nil {
+		return Subscription{}, err
+	}
+	now := d.now()
+	next.PreviousSecret, next.PreviousSecretExpiresAt = s.Secret, now.Add(d.cfg.SecretOverlap)
+	next.setPublicKey()
+	next.UpdatedAt = now
+	if err := d.store.SubscriptionUpdate(ctx, &next); err != nil {
+		return Subscription{}, err
+	}
+	d.log.InfoContext(ctx, "subscription secret rotated", "subscription", id, "overlap", d.cfg.SecretOverlap)
+	out := redacted(&next)
+	out.Secret = next.Secret
+	return out, nil
+}
+
+// newSecretFor is newSecret with its error wrapped for callers.
+func newSecretFor(scheme string) (string, error) {
+	secret, err := newSecret(scheme)
+	if err != nil {
+		return "", fmt.Errorf("webhook: generating a secret: %w", err)
+	}
+	return secret, nil
 }
 
 // SubscriptionDelete deletes a subscription and cancels its pending
@@ -389,6 +587,7 @@ func (s *Subscription) Clone() *Subscription {
 	}
 	c.Headers = cloneMap(s.Headers)
 	c.Metadata = cloneMap(s.Metadata)
+	c.Auth = s.Auth.clone()
 	return &c
 }
 

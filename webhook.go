@@ -114,10 +114,11 @@ type PublishResult struct {
 // and another Dispatcher on the same store (or this one, later) delivers
 // them.
 type Dispatcher struct {
-	store  Store
-	cfg    Config
-	log    *slog.Logger
-	client *http.Client
+	store     Store
+	cfg       Config
+	log       *slog.Logger
+	client    *http.Client
+	templates templates // parsed once per subscription version
 
 	// wake has room for one signal: Publish, DeliveryRetry and finishing
 	// workers send without blocking, the loop receives.
