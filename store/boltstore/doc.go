@@ -48,7 +48,9 @@
 //     concurrency limit does not slow claims for the others.
 //     DeliveryNextDue reads the first entries only. Neither decodes a
 //     record it does not claim.
-//   - subscriptions by tenant, read by SubscriptionMatch on every Publish.
+//   - subscriptions by tenant and exact event type, and the tenant's
+//     subscriptions with "*" patterns apart: SubscriptionMatch, on every
+//     Publish, reads those two short lists only.
 //   - deliveries by subscription (SubscriptionDelete, DeliveryList) and by
 //     event (DeliveryList, retention).
 //   - events by Timestamp, read by the retention purge.
@@ -77,7 +79,7 @@
 // # Caveats
 //
 // A claim, or DeliveryNextDue, whose Exclude reports many subscriptions
-// reads one index entry for each of them. SubscriptionMatch reads
-// every subscription of the event's tenant. The file does not shrink when
+// reads one index entry for each of them. SubscriptionMatch reads every
+// subscription of the event's tenant that has a pattern. The file does not shrink when
 // records are deleted: bbolt reuses the free pages.
 package boltstore

@@ -14,6 +14,8 @@ var (
 	bucketMeta         = []byte("meta")           // metaFormat, metaVersion
 	bucketSubs         = []byte("subscriptions")  // sub ID -> JSON Subscription
 	bucketSubsByTenant = []byte("subs_by_tenant") // lp(tenant) sub ID -> ""
+	bucketSubsByType   = []byte("subs_by_type")   // lp(tenant) lp(exact event type) sub ID -> ""
+	bucketSubsPatterns = []byte("subs_patterns")  // lp(tenant) sub ID -> ""; subs with a "*" pattern
 	bucketEvents       = []byte("events")         // event ID -> JSON Event
 	bucketEventsByTime = []byte("events_by_time") // time(Timestamp) event ID -> ""
 	bucketDeliveries   = []byte("deliveries")     // delivery ID -> JSON deliveryRecord
@@ -25,7 +27,8 @@ var (
 	bucketDueHeadOf    = []byte("due_head_of")    // sub ID -> its key in due_heads
 
 	allBuckets = [][]byte{
-		bucketMeta, bucketSubs, bucketSubsByTenant, bucketEvents, bucketEventsByTime,
+		bucketMeta, bucketSubs, bucketSubsByTenant, bucketSubsByType, bucketSubsPatterns,
+		bucketEvents, bucketEventsByTime,
 		bucketDeliveries, bucketAttempts, bucketDlvBySub, bucketDlvByEvent,
 		bucketDueBySub, bucketDueHeads, bucketDueHeadOf,
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -32,8 +34,38 @@ func (s *Store) SubscriptionInsert(ctx context.Context, sub *webhook.Subscriptio
 		if err := b.Put([]byte(sub.ID), val); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketSubsByTenant).Put(append(prefixed(sub.Tenant), sub.ID...), nil)
+		return indexSub(tx, sub, true)
 	})
+}
+
+// indexSub puts (or, when put is false, deletes) the index entries of sub:
+// by tenant, by each exact event type, and among its tenant's subscriptions
+// with patterns.
+func indexSub(tx *bbolt.Tx, sub *webhook.Subscription, put bool) error {
+	apply := func(b *bbolt.Bucket, key []byte) error {
+		if put {
+			return b.Put(key, nil)
+		}
+		return b.Delete(key)
+	}
+	tenant := prefixed(sub.Tenant)
+	if err := apply(tx.Bucket(bucketSubsByTenant), join(tenant, []byte(sub.ID))); err != nil {
+		return err
+	}
+	byType, patterns := tx.Bucket(bucketSubsByType), false
+	for _, t := range sub.EventTypes {
+		if strings.Contains(t, "*") {
+			patterns = true
+			continue
+		}
+		if err := apply(byType, join(tenant, prefixed(t), []byte(sub.ID))); err != nil {
+			return err
+		}
+	}
+	if patterns {
+		return apply(tx.Bucket(bucketSubsPatterns), join(tenant, []byte(sub.ID)))
+	}
+	return nil
 }
 
 // SubscriptionGet returns the subscription with the given ID.
@@ -145,14 +177,11 @@ func (s *Store) SubscriptionUpdate(ctx context.Context, sub *webhook.Subscriptio
 		if err != nil {
 			return err
 		}
-		if old.Tenant != sub.Tenant {
-			idx := tx.Bucket(bucketSubsByTenant)
-			if err := idx.Delete(append(prefixed(old.Tenant), sub.ID...)); err != nil {
-				return err
-			}
-			if err := idx.Put(append(prefixed(sub.Tenant), sub.ID...), nil); err != nil {
-				return err
-			}
+		if err := indexSub(tx, old, false); err != nil {
+			return err
+		}
+		if err := indexSub(tx, sub, true); err != nil {
+			return err
 		}
 		return tx.Bucket(bucketSubs).Put([]byte(sub.ID), val)
 	})
@@ -173,7 +202,7 @@ func (s *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 		if err := tx.Bucket(bucketSubs).Delete([]byte(id)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketSubsByTenant).Delete(append(prefixed(sub.Tenant), id...)); err != nil {
+		if err := indexSub(tx, sub, false); err != nil {
 			return err
 		}
 		prefix := prefixed(id)
@@ -203,20 +232,36 @@ func (s *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 }
 
 // SubscriptionMatch returns the enabled subscriptions of tenant that match
-// eventType, in ascending ID order. It reads only that tenant's
-// subscriptions.
+// eventType, in ascending ID order. It reads the tenant's subscriptions that
+// name eventType exactly and those with a "*" pattern, not the others.
 func (s *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string) ([]*webhook.Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []*webhook.Subscription
 	err := s.view(func(tx *bbolt.Tx) error {
-		return scanTenant(tx, tenant, "", func(sub *webhook.Subscription) bool {
+		var ids []string
+		collect := func(b *bbolt.Bucket, prefix []byte) {
+			c := b.Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				ids = append(ids, string(k[len(prefix):]))
+			}
+		}
+		tenantKey := prefixed(tenant)
+		collect(tx.Bucket(bucketSubsByType), join(tenantKey, prefixed(eventType)))
+		collect(tx.Bucket(bucketSubsPatterns), tenantKey)
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		for _, id := range ids {
+			sub, err := getSub(tx, id)
+			if err != nil {
+				return fmt.Errorf("boltstore: event type index: %w", err)
+			}
 			if !sub.Disabled && sub.Matches(eventType) {
 				out = append(out, sub)
 			}
-			return true
-		})
+		}
+		return nil
 	})
 	return out, err
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"SubscriptionListFilters", testSubscriptionListFilters},
 		{"SubscriptionListPaging", testSubscriptionListPaging},
 		{"SubscriptionMatch", testSubscriptionMatch},
+		{"SubscriptionMatchAfterChanges", testSubscriptionMatchAfterChanges},
 		{"SubscriptionCopies", testSubscriptionCopies},
 		{"EventInsertGet", testEventInsertGet},
 		{"EventInsertDuplicate", testEventInsertDuplicate},
@@ -371,6 +372,49 @@ func testSubscriptionMatch(t *testing.T, s webhook.Store) {
 			require.Equal(t, tt.want, nilIfEmpty(subIDs(got)))
 		})
 	}
+}
+
+// testSubscriptionMatchAfterChanges checks that matching follows updates
+// and deletes: whatever a backend indexes must be kept current.
+func testSubscriptionMatchAfterChanges(t *testing.T, s webhook.Store) {
+	ctx := t.Context()
+	insertSubs(t, s, newSub("sub_1", "acme", "invoice.paid"), newSub("sub_2", "acme", "invoice.*"), newSub("sub_3", "acme", "invoice.paid"))
+	match := func(tenant, eventType string) []string {
+		t.Helper()
+		got, err := s.SubscriptionMatch(ctx, tenant, eventType)
+		require.NoError(t, err)
+		return nilIfEmpty(subIDs(got))
+	}
+	require.Equal(t, []string{"sub_1", "sub_2", "sub_3"}, match("acme", "invoice.paid"))
+
+	require.NoError(t, s.SubscriptionUpdate(ctx, newSub("sub_1", "acme", "order.created")))
+	require.NoError(t, s.SubscriptionUpdate(ctx, newSub("sub_2", "acme", "order.created")))
+	require.Equal(t, []string{"sub_3"}, match("acme", "invoice.paid"), "old types and patterns no longer match")
+	require.Equal(t, []string{"sub_1", "sub_2"}, match("acme", "order.created"))
+
+	require.NoError(t, s.SubscriptionUpdate(ctx, newSub("sub_1", "acme", "*")))
+	require.Equal(t, []string{"sub_1", "sub_3"}, match("acme", "invoice.paid"), "an exact type became a pattern")
+
+	disabled := newSub("sub_3", "acme", "invoice.paid")
+	disabled.Disabled = true
+	require.NoError(t, s.SubscriptionUpdate(ctx, disabled))
+	require.Equal(t, []string{"sub_1"}, match("acme", "invoice.paid"), "disabled by an update")
+	disabled.Disabled = false
+	require.NoError(t, s.SubscriptionUpdate(ctx, disabled))
+	require.Equal(t, []string{"sub_1", "sub_3"}, match("acme", "invoice.paid"), "enabled again")
+
+	require.NoError(t, s.SubscriptionUpdate(ctx, newSub("sub_3", "globex", "invoice.paid")))
+	require.Equal(t, []string{"sub_1"}, match("acme", "invoice.paid"), "moved to another tenant")
+	require.Equal(t, []string{"sub_3"}, match("globex", "invoice.paid"))
+	list, err := s.SubscriptionList(ctx, webhook.SubscriptionListParams{Tenant: "globex"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"sub_3"}, subIDs(list))
+
+	require.NoError(t, s.SubscriptionDelete(ctx, "sub_1", t0))
+	require.NoError(t, s.SubscriptionDelete(ctx, "sub_3", t0))
+	require.Nil(t, match("acme", "invoice.paid"))
+	require.Nil(t, match("globex", "invoice.paid"))
+	require.Equal(t, []string{"sub_2"}, match("acme", "order.created"))
 }
 
 func testSubscriptionCopies(t *testing.T, s webhook.Store) {
