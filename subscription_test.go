@@ -3,7 +3,9 @@ package webhook_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -174,4 +176,92 @@ func TestSubscriptionCallerCannotMutateStoredValues(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"a"}, got.EventTypes)
 	require.Equal(t, "1", got.Headers["X-A"])
+}
+
+func TestSubscriptionRotateSecretSignsWithBothDuringOverlap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var now atomic.Pointer[time.Time]
+	start := time.Now()
+	now.Store(&start)
+	b := setup(t, &webhook.Config{
+		Now:           func() time.Time { return *now.Load() },
+		SecretOverlap: time.Hour,
+	})
+	rcv := newReceiver(t)
+	sub := b.subscribe(t, rcv.URL, "*")
+	oldSecret := sub.Secret
+
+	rotated, err := b.d.SubscriptionRotateSecret(ctx, sub.ID, "")
+	require.NoError(t, err)
+	require.NotEqual(t, oldSecret, rotated.Secret)
+	require.True(t, strings.HasPrefix(rotated.Secret, "whsec_"))
+	require.Empty(t, rotated.PreviousSecret, "the old secret is never returned")
+	require.Empty(t, mustGet(t, b, sub.ID).Secret)
+	b.start(t)
+
+	// During the overlap both secrets verify, each on its own.
+	b.publish(t, webhook.Event{Type: "a"})
+	got := rcv.next(t)
+	require.Len(t, strings.Fields(got.Header.Get("webhook-signature")), 2)
+	oldOnly, err := webhook.NewReceiver([]string{oldSecret}, &webhook.ReceiverConfig{Now: func() time.Time { return *now.Load() }})
+	require.NoError(t, err)
+	newOnly, err := webhook.NewReceiver([]string{rotated.Secret}, &webhook.ReceiverConfig{Now: func() time.Time { return *now.Load() }})
+	require.NoError(t, err)
+	_, err = oldOnly.Verify(got.Body, got.Header)
+	require.NoError(t, err)
+	_, err = newOnly.Verify(got.Body, got.Header)
+	require.NoError(t, err)
+	b.nextUpdate(t)
+
+	// After the overlap, only the new one.
+	later := start.Add(2 * time.Hour)
+	now.Store(&later)
+	b.publish(t, webhook.Event{Type: "a"})
+	got = rcv.next(t)
+	require.Len(t, strings.Fields(got.Header.Get("webhook-signature")), 1)
+	_, err = newOnly.Verify(got.Body, got.Header)
+	require.NoError(t, err)
+	_, err = oldOnly.Verify(got.Body, got.Header)
+	require.ErrorIs(t, err, webhook.ErrNoMatchingSignature)
+
+	_, err = b.d.SubscriptionRotateSecret(ctx, sub.ID, "whsec_bad")
+	require.ErrorIs(t, err, webhook.ErrInvalid)
+	_, err = b.d.SubscriptionRotateSecret(ctx, "sub_missing", "")
+	require.ErrorIs(t, err, webhook.ErrNotFound)
+}
+
+func TestSubscriptionEd25519Signatures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	rcv := newReceiver(t)
+	sub, err := b.d.SubscriptionCreate(ctx, webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"}, SignatureScheme: "v1a"})
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(sub.Secret, "whsk_"), sub.Secret)
+	require.True(t, strings.HasPrefix(sub.PublicKey, "whpk_"), sub.PublicKey)
+	got := mustGet(t, b, sub.ID)
+	require.Empty(t, got.Secret)
+	require.Equal(t, sub.PublicKey, got.PublicKey, "the public key is always shown")
+
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a"})
+	req := rcv.next(t)
+	require.True(t, strings.HasPrefix(req.Header.Get("webhook-signature"), "v1a,"))
+	r, err := webhook.NewReceiver([]string{sub.PublicKey}, nil)
+	require.NoError(t, err)
+	ev, err := r.Verify(req.Body, req.Header)
+	require.NoError(t, err)
+	require.Equal(t, "a", ev.Type)
+
+	// Rotating keeps the scheme.
+	rotated, err := b.d.SubscriptionRotateSecret(ctx, sub.ID, "")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(rotated.Secret, "whsk_"))
+	require.NotEqual(t, sub.PublicKey, rotated.PublicKey)
+
+	_, err = b.d.SubscriptionCreate(ctx, webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"}, SignatureScheme: "v2"})
+	require.ErrorContains(t, err, `SignatureScheme: must be "v1" (HMAC, the default) or "v1a" (ed25519)`)
+	_, err = b.d.SubscriptionCreate(ctx, webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"}, SignatureScheme: "v1a", Secret: webhook.NewSecret()})
+	require.ErrorContains(t, err, "whsk_")
 }
