@@ -211,7 +211,7 @@ func (d *Dispatcher) claim(ctx, workCtx context.Context, rs *runState, limit int
 	ds, err := d.store.DeliveryClaim(ctx, ClaimParams{
 		Now:         now,
 		Limit:       limit,
-		LeaseToken:  newID("lease", now),
+		LeaseToken:  d.ids.next("lease", now),
 		LeasedUntil: now.Add(d.cfg.LeaseDuration),
 		Exclude:     reserve,
 	})

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -12,12 +13,37 @@ import (
 // IDs sort as their bytes do.
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
-// newID returns prefix + "_" + 26 characters encoding 48 bits of
-// milliseconds since the Unix epoch followed by 80 random bits. IDs made in
-// different milliseconds sort by time as strings.
-func newID(prefix string, now time.Time) string {
+// idGen makes IDs of prefix + "_" + 26 characters encoding 48 bits of
+// milliseconds since the Unix epoch and 80 more bits. The first ID of a
+// millisecond takes random bits; the next ones in the same millisecond add
+// one, so IDs from one generator sort in the order they were made.
+type idGen struct {
+	mu     sync.Mutex
+	lastMS uint64
+	hi     uint16 // top 16 of the 80 bits
+	lo     uint64 // low 64 of the 80 bits
+}
+
+// next returns a new ID for prefix at now.
+func (g *idGen) next(prefix string, now time.Time) string {
+	ms := uint64(max(now.UnixMilli(), 0))
+	g.mu.Lock()
+	if ms <= g.lastMS {
+		ms = g.lastMS // a clock that steps back does not break the order.
+		g.lo++
+		if g.lo == 0 {
+			g.hi++
+		}
+	} else {
+		var r [10]byte
+		_, _ = rand.Read(r[:]) // crypto/rand.Read never fails (Go 1.24+).
+		g.lastMS = ms
+		g.hi = binary.BigEndian.Uint16(r[0:2]) >> 1 // leave room to count up.
+		g.lo = binary.BigEndian.Uint64(r[2:10])
+	}
 	var raw [16]byte
-	binary.BigEndian.PutUint64(raw[0:8], uint64(now.UnixMilli())<<16)
-	_, _ = rand.Read(raw[6:]) // crypto/rand.Read never fails (Go 1.24+).
+	binary.BigEndian.PutUint64(raw[0:8], ms<<16|uint64(g.hi))
+	binary.BigEndian.PutUint64(raw[8:16], g.lo)
+	g.mu.Unlock()
 	return prefix + "_" + idEncoding.EncodeToString(raw[:])
 }

@@ -419,7 +419,7 @@ func (d *Dispatcher) SubscriptionCreate(ctx context.Context, s Subscription) (Su
 		return Subscription{}, joinValidation(idErr, err)
 	}
 	now := d.now()
-	s.ID = newID("sub", now)
+	s.ID = d.ids.next("sub", now)
 	if s.Secret == "" {
 		secret, err := newSecretFor(s.SignatureScheme)
 		if err != nil {

@@ -48,12 +48,10 @@ func (e *Event) Clone() *Event {
 	return &c
 }
 
-// normalize fills defaults (ID, Timestamp) and validates e.
+// normalize fills the Timestamp when zero and validates e, whose ID is set.
 func (e *Event) normalize(now time.Time) error {
 	v := validator{what: "event"}
-	if e.ID == "" {
-		e.ID = newID("evt", now)
-	} else if msg := checkMessageID(e.ID); msg != "" {
+	if msg := checkMessageID(e.ID); msg != "" {
 		v.add("ID", msg)
 	}
 	if e.Type == "" {
@@ -119,6 +117,7 @@ type Dispatcher struct {
 	log       *slog.Logger
 	client    *http.Client
 	templates templates // parsed once per subscription version
+	ids       idGen
 
 	// wake has room for one signal: Publish, DeliveryRetry and finishing
 	// workers send without blocking, the loop receives.
@@ -178,6 +177,9 @@ func (d *Dispatcher) notify() {
 func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error) {
 	e = *e.Clone()
 	now := d.now()
+	if e.ID == "" {
+		e.ID = d.ids.next("evt", now)
+	}
 	if err := e.normalize(now); err != nil {
 		return PublishResult{}, err
 	}
@@ -188,7 +190,7 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 	deliveries := make([]*Delivery, len(subs))
 	ids := make([]string, len(subs))
 	for i, s := range subs {
-		ids[i] = newID("dlv", now)
+		ids[i] = d.ids.next("dlv", now)
 		deliveries[i] = &Delivery{
 			ID:             ids[i],
 			EventID:        e.ID,
