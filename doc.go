@@ -84,12 +84,49 @@
 // subscription URLs cannot reach into the host's network (SSRF). Set
 // Config.AllowPrivateNetworks for tests and internal receivers.
 //
+// # Calling third-party APIs
+//
+// A subscription can shape its request for an API that knows nothing of
+// webhooks. Subscription.Template replaces the body: "{{Body.a.b}}" and
+// "{{Body.items.0.id}}" insert the event's data, "{{Header.id}}",
+// "{{Header.type}}", "{{Header.timestamp}}", "{{Header.tenant}}" and
+// "{{Header.<metadata key>}}" its header fields, each escaped for where it
+// stands (JSON-escaped inside a JSON string, raw JSON where it stands alone
+// as a value, query-escaped in form bodies, path-escaped in the URL, which
+// may hold tags too). A missing value renders empty (null where it stands
+// alone as a JSON value) and is listed in the attempt log. Templates are
+// parsed once per subscription version and rejected, with line and column,
+// when they cannot parse or cannot render valid JSON.
+//
+// Subscription.Auth adds a bearer token, basic auth and custom
+// authentication headers. A credential given as a reference
+// ("config://path", "env://NAME") is resolved by Config.Secrets each time a
+// request is sent; one that cannot be resolved fails the attempt, which is
+// retried, and the request is never sent without it. Subscription.Transform
+// names a TransformFunc from Config.Transforms that may rewrite a request
+// or skip it (SkipDelivery). The signature is computed over the final
+// body.
+//
+// # Signing secrets
+//
+// Deliveries are signed with the subscription's "whsec_" secret (Standard
+// Webhooks v1, HMAC-SHA256), or with an ed25519 key when its
+// SignatureScheme is "v1a" (receivers verify with PublicKey).
+// SubscriptionRotateSecret replaces the secret and keeps the old one
+// signing beside it for Config.SecretOverlap, so receivers can switch at
+// their own pace.
+//
 // # Receiving
 //
 // Verify checks the Standard Webhooks headers and signature of a request
 // against a subscription's secret. Receiver adds several secrets (for
-// rotation), deduplication by webhook-id, a body size cap, and an
-// http.Handler that answers so the sender knows whether to retry.
+// rotation) and "whpk_" public keys (for v1a), deduplication by webhook-id
+// (DedupeStore, in memory by default), a body size cap, and an
+// http.Handler that answers 204, 400, 401, 409 (same ID in progress), 413,
+// 422 (Permanent) or 500, so the sender knows whether to retry. Package
+// receiver verifies GitHub, Stripe and plain HMAC (Shopify-style) webhooks
+// with the same Handler; receiver/boltdedupe remembers handled IDs across
+// restarts.
 //
 // # Stores
 //
