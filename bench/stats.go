@@ -104,10 +104,10 @@ func renderTable(rows []row, smoke bool) string {
 	b.WriteString("| scenario | library | raw | ratio | target | met? |\n")
 	b.WriteString("|---|---|---|---|---|---|\n")
 	for _, r := range rows {
-		ratio, judged := math.NaN(), median(r.lib)
+		judged := median(r.lib)
 		ratioCell, targetCell, met := "—", "—", "—"
 		if r.raw != nil {
-			ratio = median(r.lib) / median(r.raw)
+			ratio := median(r.lib) / median(r.raw)
 			judged = ratio
 			ratioCell = fmt.Sprintf("%.2f", ratio)
 		}
