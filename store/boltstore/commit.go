@@ -3,6 +3,7 @@ package boltstore
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 
 	"go.etcd.io/bbolt"
@@ -102,6 +103,10 @@ func (c *committer) run() {
 	group := make([]*write, 0, maxGroup)
 	for w := range c.queue {
 		group = append(group[:0], w)
+		// Let the writers woken by the last commit run and queue their
+		// next write before draining: with few cores they are often
+		// runnable but not yet running. This is a yield, not a wait.
+		runtime.Gosched()
 	drain:
 		for len(group) < maxGroup {
 			select {
