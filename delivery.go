@@ -394,7 +394,7 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 	}
 	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
 	defer cancel()
-	req, err := newRequest(actx, sub, ev, p.req, start)
+	req, err := newRequest(actx, p.c, ev, p.req, start)
 	if err != nil {
 		return fail("preparing the request", err)
 	}

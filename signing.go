@@ -215,45 +215,6 @@ func (k SigningKey) Sign(msgID string, ts time.Time, payload []byte) (string, er
 	return formatSignature(sigVersionEd25519, ed25519.Sign(k.key, signedContent(nil, msgID, ts.Unix(), payload))), nil
 }
 
-// signatures returns the webhook-signature value for one message signed with
-// every secret (v1, HMAC) and every key (v1a, ed25519), space-separated in
-// that order. The Dispatcher uses it while a subscription's secret is being
-// rotated, so that receivers holding either the old or the new secret accept
-// the message.
-func signatures(secrets []string, keys []ed25519.PrivateKey, msgID string, ts time.Time, payload []byte) (string, error) {
-	if len(secrets) == 0 && len(keys) == 0 {
-		return "", fmt.Errorf("%w: no secret or signing key to sign with", ErrInvalidSecret)
-	}
-	unix := ts.Unix()
-	var b strings.Builder
-	b.Grow(len(secrets)*(len("v1,")+base64.StdEncoding.EncodedLen(sha256.Size)+1) +
-		len(keys)*(len("v1a,")+base64.StdEncoding.EncodedLen(ed25519.SignatureSize)+1))
-	for i, secret := range secrets {
-		key, err := DecodeSecret(secret)
-		if err != nil {
-			return "", fmt.Errorf("secret %d: %w", i, err)
-		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		appendSignature(&b, sigVersionHMAC, signV1(key, msgID, unix, payload))
-	}
-	var content []byte
-	for i, key := range keys {
-		if len(key) != ed25519.PrivateKeySize {
-			return "", fmt.Errorf("%w: ed25519 key %d is %d bytes, want %d", ErrInvalidSigningKey, i, len(key), ed25519.PrivateKeySize)
-		}
-		if content == nil {
-			content = signedContent(nil, msgID, unix, payload)
-		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		appendSignature(&b, sigVersionEd25519, ed25519.Sign(key, content))
-	}
-	return b.String(), nil
-}
-
 // signedContent appends msgID + "." + unix + "." + payload to dst: the bytes
 // every Standard Webhooks signature covers.
 func signedContent(dst []byte, msgID string, unix int64, payload []byte) []byte {

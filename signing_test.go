@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -276,40 +275,6 @@ func TestNewVerifierRejectsBadSecrets(t *testing.T) {
 	}
 }
 
-func TestSignaturesForRotation(t *testing.T) {
-	t.Parallel()
-	oldSecret, newSecret := NewSecret(), NewSecret()
-	k, err := NewSigningKey()
-	require.NoError(t, err)
-	now := time.Unix(1_700_000_000, 0)
-	payload := []byte(`{"type":"a.b"}`)
-
-	got, err := signatures([]string{newSecret, oldSecret}, []ed25519.PrivateKey{k.PrivateKey()}, "msg_1", now, payload)
-	require.NoError(t, err)
-	fields := strings.Split(got, " ")
-	require.Len(t, fields, 3)
-	require.Equal(t, specHMAC(t, newSecret, "msg_1", now.Unix(), payload), fields[0])
-	require.Equal(t, specHMAC(t, oldSecret, "msg_1", now.Unix(), payload), fields[1])
-	sigA, err := k.Sign("msg_1", now, payload)
-	require.NoError(t, err)
-	require.Equal(t, sigA, fields[2])
-
-	// A receiver holding any one of them accepts the message.
-	for _, secret := range []string{oldSecret, newSecret, k.PublicKey()} {
-		v, err := newVerifier([]string{secret}, DefaultTolerance)
-		require.NoError(t, err)
-		_, _, err = v.verify(payload, swHeaders("msg_1", now.Unix(), got), now)
-		require.NoError(t, err)
-	}
-
-	_, err = signatures(nil, nil, "msg_1", now, payload)
-	require.ErrorIs(t, err, ErrInvalidSecret)
-	_, err = signatures([]string{"whsec_bad"}, nil, "msg_1", now, payload)
-	require.ErrorIs(t, err, ErrInvalidSecret)
-	_, err = signatures(nil, []ed25519.PrivateKey{make([]byte, 3)}, "msg_1", now, payload)
-	require.ErrorIs(t, err, ErrInvalidSigningKey)
-}
-
 func TestHMACSignerConcurrentUse(t *testing.T) {
 	t.Parallel()
 	secret := NewSecret()
@@ -438,4 +403,26 @@ func FuzzVerify(f *testing.F) {
 		}
 		require.True(t, matched, "accepted a message without a valid signature")
 	})
+}
+
+// BenchmarkDispatcherSign measures the sender's signing path: a
+// subscription's cached signer, as the delivery loop uses it.
+func BenchmarkDispatcherSign(b *testing.B) {
+	sub := &Subscription{ID: "sub_1", Secret: NewSecret()}
+	keys, err := decodeKeys(sub)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &compiled{keys: keys}
+	ts := time.Unix(1_700_000_000, 0)
+	for _, size := range []int{1 << 10, 64 << 10} {
+		payload := make([]byte, size)
+		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				_ = c.sign("evt_1", ts, payload)
+			}
+		})
+	}
 }
