@@ -98,6 +98,9 @@ const maxIdleWait = time.Minute
 // storeErrorDelay is how long the loop waits after a failing store call.
 const storeErrorDelay = time.Second
 
+// recordTimeout bounds writing an outcome (or a release) after a stop.
+const recordTimeout = 5 * time.Second
+
 // DeliveryGet returns a delivery with its attempt log. A missing one is an
 // error wrapping ErrNotFound.
 func (d *Dispatcher) DeliveryGet(ctx context.Context, id string) (Delivery, error) {
@@ -295,7 +298,7 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
 	}
 	if ctx.Err() != nil {
 		// Hard stop: the attempt was cut short by us, not the receiver.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 		defer cancel()
 		if err := d.store.DeliveryRelease(rctx, dl.ID, dl.LeaseToken); err != nil && !errors.Is(err, ErrLeaseLost) {
 			log.ErrorContext(rctx, "releasing delivery after abort failed; retried when its lease expires", "error", err)
@@ -337,6 +340,9 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
 // record writes an outcome back to the store.
 func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, u DeliveryUpdate) {
 	u.UpdatedAt = d.now()
+	// A hard stop must not drop an outcome the receiver already produced.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	err := d.store.DeliveryUpdate(ctx, u)
 	switch {
 	case errors.Is(err, ErrLeaseLost):
