@@ -18,6 +18,7 @@ const maxGroup = 1024
 // rejected (returning a rejection error) before it changes anything;
 // any other error aborts the whole group.
 type write struct {
+	ctx   context.Context
 	apply func(tx *bbolt.Tx) error
 	done  chan error
 }
@@ -58,9 +59,10 @@ func newCommitter(db *bbolt.DB) *committer {
 }
 
 // do queues apply and waits for its commit. When ctx ends first, do returns
-// ctx's error; the write may still be committed.
+// ctx's error: the write is then skipped if its group has not started, and
+// may be committed if it has.
 func (c *committer) do(ctx context.Context, apply func(tx *bbolt.Tx) error) error {
-	w := &write{apply: apply, done: make(chan error, 1)}
+	w := &write{ctx: ctx, apply: apply, done: make(chan error, 1)}
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
@@ -129,6 +131,10 @@ func (c *committer) commit(group []*write) {
 	results := make([]error, len(group))
 	err := c.db.Update(func(tx *bbolt.Tx) error {
 		for i, w := range group {
+			if err := w.ctx.Err(); err != nil {
+				results[i] = err // the caller gave up: skip the write
+				continue
+			}
 			err := w.apply(tx)
 			var r rejection
 			if errors.As(err, &r) {

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/bbolt"
 
 	"github.com/hooksmith/webhook"
 	"github.com/hooksmith/webhook/store/boltstore"
@@ -144,4 +146,39 @@ func TestBackgroundPurge(t *testing.T) {
 	require.ErrorIs(t, err, webhook.ErrNotFound)
 	_, err = s.EventGet(t.Context(), "evt_new")
 	require.NoError(t, err)
+}
+
+// TestGroupCommitSkipsAbandonedWrites cancels a Publish while the writer
+// lock is held elsewhere: the caller gets its context's error and the event
+// is not stored behind its back.
+func TestGroupCommitSkipsAbandonedWrites(t *testing.T) {
+	s := openTemp(t, nil)
+	started, release := make(chan struct{}), make(chan struct{})
+	locked := make(chan error, 1)
+	go func() {
+		locked <- s.DB().Update(func(*bbolt.Tx) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+
+	ctx, cancel := context.WithCancel(t.Context())
+	published := make(chan error, 1)
+	go func() {
+		published <- s.EventInsert(ctx, event("evt_abandoned", t0), []*webhook.Delivery{delivery("dlv_1", "evt_abandoned", t0)})
+	}()
+	runtime.Gosched() // give the write a chance to be queued first
+	cancel()
+	require.ErrorIs(t, <-published, context.Canceled)
+	close(release)
+	require.NoError(t, <-locked)
+
+	// A later write commits after the abandoned one would have.
+	require.NoError(t, s.EventInsert(t.Context(), event("evt_after", t0), nil))
+	_, err := s.EventGet(t.Context(), "evt_abandoned")
+	require.ErrorIs(t, err, webhook.ErrNotFound)
+	_, err = s.DeliveryGet(t.Context(), "dlv_1")
+	require.ErrorIs(t, err, webhook.ErrNotFound)
 }
