@@ -110,8 +110,7 @@ func attemptKey(id string, n int) []byte {
 	return binary.BigEndian.AppendUint32(k, uint32(n))
 }
 
-// checkIDs reports IDs that cannot be stored: empty, or too long for a
-// length prefix.
+// checkIDs reports IDs (tenants, event types) too long for a length prefix.
 func checkIDs(what string, ids ...string) error {
 	for _, id := range ids {
 		if len(id) > maxPrefixedLen {

@@ -19,7 +19,7 @@ func (s *Store) SubscriptionInsert(ctx context.Context, sub *webhook.Subscriptio
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := checkIDs("subscription", sub.ID, sub.Tenant); err != nil {
+	if err := checkIDs("subscription", append([]string{sub.ID, sub.Tenant}, sub.EventTypes...)...); err != nil {
 		return err
 	}
 	val, err := json.Marshal(sub)
@@ -165,7 +165,7 @@ func (s *Store) SubscriptionUpdate(ctx context.Context, sub *webhook.Subscriptio
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := checkIDs("subscription", sub.ID, sub.Tenant); err != nil {
+	if err := checkIDs("subscription", append([]string{sub.ID, sub.Tenant}, sub.EventTypes...)...); err != nil {
 		return err
 	}
 	val, err := json.Marshal(sub)
