@@ -10,6 +10,23 @@
 // subtest of its own, on a fresh store, with fixed times passed in (never the
 // wall clock), so the suite is deterministic and needs no sleeps.
 //
+// The suite also pins down what those comments leave open, as memstore and
+// boltstore do it and the Dispatcher relies on:
+//
+//   - Claims take deliveries by effective due time, the later of
+//     NextAttemptAt and LeasedUntil (a delivery whose lease expired is due
+//     when the lease ended), then by ID.
+//   - ClaimParams.Exclude is called once per candidate, in that order, and
+//     a candidate it lets through (false) is claimed at once, so Exclude can
+//     count reservations. Once it reports a subscription (true), the rest
+//     of that subscription's deliveries are skipped for that claim without
+//     asking again. DeliveryNextDue asks at most once per subscription.
+//   - A lease ends with DeliveryUpdate, DeliveryRelease and the
+//     cancellation by SubscriptionDelete: its token is refused afterwards
+//     with ErrLeaseLost.
+//   - EventInsert refuses a delivery ID that is already stored, storing
+//     nothing.
+//
 // Times read back are compared with time.Time.Equal semantics (they are
 // converted to UTC first), so a backend may drop monotonic readings and
 // locations, but must keep nanoseconds.
@@ -46,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"SubscriptionCopies", testSubscriptionCopies},
 		{"EventInsertGet", testEventInsertGet},
 		{"EventInsertDuplicate", testEventInsertDuplicate},
+		{"EventInsertDuplicateDelivery", testEventInsertDuplicateDelivery},
 		{"EventAndDeliveryCopies", testEventAndDeliveryCopies},
 		{"ClaimOrder", testClaimOrder},
 		{"ClaimLimit", testClaimLimit},
@@ -503,6 +521,32 @@ func testEventInsertDuplicate(t *testing.T, s webhook.Store) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"dlv_1"}, ids(list))
 	require.Equal(t, []string{"dlv_1"}, ids(claim(t, s, t0, 10, "lease_1")), "a duplicate's deliveries must not be claimable")
+}
+
+func testEventInsertDuplicateDelivery(t *testing.T, s webhook.Store) {
+	ctx := t.Context()
+	publish(t, s, "evt_1", newDelivery("dlv_1", "evt_1", "sub_1", "", t0))
+	tests := []struct {
+		name string
+		ds   []*webhook.Delivery
+	}{
+		{"ID already stored", []*webhook.Delivery{newDelivery("dlv_2", "evt_2", "sub_2", "", t0), newDelivery("dlv_1", "evt_2", "sub_2", "", t0)}},
+		{"ID given twice", []*webhook.Delivery{newDelivery("dlv_2", "evt_2", "sub_2", "", t0), newDelivery("dlv_2", "evt_2", "sub_3", "", t0)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.EventInsert(ctx, newEvent("evt_2", "", "invoice.paid"), tt.ds)
+			require.Error(t, err)
+			require.NotErrorIs(t, err, webhook.ErrEventExists, "the event itself is new")
+			_, err = s.EventGet(ctx, "evt_2")
+			require.ErrorIs(t, err, webhook.ErrNotFound, "nothing is stored")
+			_, err = s.DeliveryGet(ctx, "dlv_2")
+			require.ErrorIs(t, err, webhook.ErrNotFound, "nothing is stored")
+			d1 := getDelivery(t, s, "dlv_1")
+			require.Equal(t, "evt_1", d1.EventID, "the stored delivery is untouched")
+		})
+	}
+	require.Equal(t, []string{"dlv_1"}, ids(claim(t, s, t0, 10, "lease_1")))
 }
 
 func testEventAndDeliveryCopies(t *testing.T, s webhook.Store) {
