@@ -11,7 +11,8 @@ go test -race -count=1 -timeout 15m ./...
 fuzztime="${FUZZTIME:-5s}"
 while read -r pkg target; do
 	[ -n "$pkg" ] || continue
-	if ! go test -list "^${target}\$" "$pkg" | grep -qx "$target"; then
+	listed=$(go test -list "^${target}\$" "$pkg")
+	if ! grep -qx "$target" <<<"$listed"; then
 		echo "fuzz target $target not found in $pkg: update scripts/test.sh" >&2
 		exit 1
 	fi
@@ -21,4 +22,5 @@ done <<'TARGETS'
 . FuzzVerify
 . FuzzParseSignatureHeader
 ./internal/tmpl FuzzTemplate
+./internal/tmpl FuzzValidValue
 TARGETS
