@@ -530,13 +530,21 @@ func (s *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 			if p.Limit > 0 && len(out) >= p.Limit {
 				break
 			}
-			d, err := getDelivery(tx, string(k[len(prefix):]))
+			id := string(k[len(prefix):])
+			r, err := getRecord(tx, id)
 			if err != nil {
 				return err
 			}
-			if p.Keep(d) {
-				out = append(out, d)
+			d := r.delivery()
+			if !p.Keep(d) {
+				continue // without reading its attempts
 			}
+			if r.Attempts > 0 {
+				if d.Attempts, err = attempts(tx, id); err != nil {
+					return err
+				}
+			}
+			out = append(out, d)
 		}
 		return nil
 	})
