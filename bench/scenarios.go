@@ -303,7 +303,7 @@ func scenarioLatency(ctx context.Context, o *options) ([]row, error) {
 			rs := &roundState{record: true}
 			lat, err := latencies(ctx, o, rc, rs, k, func(g, n int) error {
 				var data []byte
-				id := fmt.Sprintf("evt_lat_%d_%d", g, n)
+				id := fmt.Sprintf("evt_lat_%d", eventSeq.Add(1))
 				w := newWaiter(1)
 				rs.waiters.Store(id, w)
 				defer rs.waiters.Delete(id)
@@ -341,6 +341,10 @@ func scenarioLatency(ctx context.Context, o *options) ([]row, error) {
 	return rows, nil
 }
 
+// eventSeq numbers the events whose IDs the benchmark chooses: an ID is
+// never published twice, even to a store that outlives a round.
+var eventSeq atomic.Int64
+
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func scenarioFanout(ctx context.Context, o *options) ([]row, error) {
@@ -374,7 +378,7 @@ func scenarioFanout(ctx context.Context, o *options) ([]row, error) {
 		var all, pub []float64
 		var data []byte
 		err = timedLoop(ctx, o, func(n int, measure bool) error {
-			id := fmt.Sprintf("evt_fan_%d", n)
+			id := fmt.Sprintf("evt_fan_%d", eventSeq.Add(1))
 			w := newWaiter(o.fanoutMatch)
 			rs.waiters.Store(id, w)
 			defer rs.waiters.Delete(id)
