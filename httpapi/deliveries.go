@@ -130,10 +130,16 @@ func (a *api) subscriptionDeliveries(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if gone && len(ds) == 0 && q.Get("cursor") == "" {
-		// Neither the subscription nor deliveries of it in the caller's
-		// tenant: unknown, or another tenant's.
-		return 0, nil, notFound("subscription", id)
+	if gone && len(ds) == 0 {
+		// Without the subscription, only deliveries of it in the caller's
+		// tenant show that it was the caller's.
+		some, err := a.d.DeliveryList(c.ctx(), webhook.DeliveryListParams{SubscriptionID: id, Tenant: c.p.Tenant, Limit: 1})
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(some) == 0 {
+			return 0, nil, notFound("subscription", id)
+		}
 	}
 	out := page[deliveryOut]{Data: make([]deliveryOut, 0, min(len(ds), limit))}
 	for i, d := range ds {
