@@ -157,6 +157,11 @@ func TestAuthorizeOutcomes(t *testing.T) {
 				return
 			}
 			e := requireError(t, w, tt.status, tt.code)
+			if tt.status == 401 {
+				require.Equal(t, "Bearer", w.Header().Get("WWW-Authenticate"))
+			} else {
+				require.Empty(t, w.Header().Get("WWW-Authenticate"))
+			}
 			if tt.status == 500 {
 				require.NotContains(t, e.Message, "role", "the cause is logged, not answered")
 				require.Contains(t, logged.String(), "Config.Authorize returned a Principal with role")
@@ -178,4 +183,13 @@ func TestNewPanicsWithoutRequirements(t *testing.T) {
 	for _, cfg := range []*Config{nil, {}} {
 		require.Panics(t, func() { New(b.d, cfg) })
 	}
+}
+
+// TestChallenge checks the WWW-Authenticate header of 401 answers.
+func TestChallenge(t *testing.T) {
+	t.Parallel()
+	b := setup(t, &bundleOpts{cfg: Config{Challenge: `Basic realm="hooks"`}})
+	w := b.do(t, req{method: "GET", path: "/subscriptions", token: tokAnon})
+	requireError(t, w, http.StatusUnauthorized, codeUnauthenticated)
+	require.Equal(t, `Basic realm="hooks"`, w.Header().Get("WWW-Authenticate"))
 }

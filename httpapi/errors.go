@@ -123,6 +123,9 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		a.cfg.Logger.ErrorContext(r.Context(), "management API request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", a.cfg.Challenge)
+	}
 	a.writeJSON(w, e.status, errorBody{Error: errorDetail{Code: e.code, Message: e.message, Fields: e.fields}})
 }
 

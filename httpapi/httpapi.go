@@ -15,6 +15,8 @@ import (
 
 // Defaults and bounds.
 const (
+	// ChallengeDefault is the default of Config.Challenge.
+	ChallengeDefault = "Bearer"
 	// MaxBodyBytesDefault is the default of Config.MaxBodyBytes (1 MiB).
 	MaxBodyBytesDefault = 1 << 20
 	// LimitDefault is the page size of a list when the request gives no
@@ -70,10 +72,16 @@ type Config struct {
 	AllowPublish bool
 
 	// Authorize authenticates a request and says who is calling. It is
-	// required. An error is answered 401 Unauthorized with its message, or
-	// 403 Forbidden when it wraps ErrForbidden. It is not called for
-	// GET /openapi.json, which is public.
+	// required, and called concurrently. An error is answered 401
+	// Unauthorized with its message (so it should say what to send, not
+	// why a lookup failed), or 403 Forbidden when it wraps ErrForbidden.
+	// It is not called for GET /openapi.json, which is public.
 	Authorize func(r *http.Request) (Principal, error)
+
+	// Challenge is the WWW-Authenticate header of 401 answers, naming the
+	// authentication scheme Authorize expects. Defaults to
+	// ChallengeDefault ("Bearer").
+	Challenge string
 
 	// Logger receives the errors answered 500, with their cause. Secrets
 	// are never logged. Defaults to a logger that discards everything.
@@ -86,6 +94,9 @@ type Config struct {
 
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
+	if c.Challenge == "" {
+		c.Challenge = ChallengeDefault
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
