@@ -68,7 +68,8 @@
 //	{"error": {"code": "validation_failed", "message": "...", "fields": [{"field": "eventTypes[0]", "message": "..."}]}}
 //
 // with these statuses and codes: 400 bad_request (malformed JSON, unknown
-// field, wrong type, bad query parameter), 401 unauthenticated, 403
+// field, wrong type, bad query parameter), 401 unauthenticated (with
+// WWW-Authenticate: Config.Challenge), 403
 // forbidden, 404 not_found, 405 method_not_allowed (with an Allow header),
 // 409 delivery_pending, 413 body_too_large (Config.MaxBodyBytes), 415
 // unsupported_media_type, 422 validation_failed (every invalid field
