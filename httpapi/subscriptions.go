@@ -141,7 +141,8 @@ func subscriptionJSON(s webhook.Subscription) subscriptionOut {
 	return out
 }
 
-// subscriptionIn returns the editable fields of s, as a PATCH starts from.
+// subscriptionInFrom returns the editable fields of s, as a PATCH starts
+// from.
 func subscriptionInFrom(s webhook.Subscription) subscriptionIn {
 	return subscriptionIn{
 		Name:            s.Name,

@@ -15,7 +15,8 @@
 //
 // With -demo it starts a receiver on 127.0.0.1, subscribes it through the
 // API, places an order, waits for the signed webhook, lists the
-// subscription's deliveries through the API, prints them and exits 0.
+// subscription's deliveries through the API, prints them, unsubscribes and
+// exits 0.
 package main
 
 import (
@@ -291,11 +292,18 @@ func demo(ctx context.Context, base, token string) error {
 	if one.State != "succeeded" {
 		return fmt.Errorf("demo: delivery %s is %s, want succeeded", one.ID, one.State)
 	}
+
+	// 5. Unsubscribe, leaving nothing behind in a -db file kept between
+	// runs.
+	if err := call(ctx, token, "DELETE", base+"/webhooks/subscriptions/"+sub.ID, nil, http.StatusNoContent, nil); err != nil {
+		return err
+	}
+	fmt.Printf("DELETE /webhooks/subscriptions/%s: done\n", sub.ID)
 	return nil
 }
 
-// call sends a JSON request and decodes the JSON answer into out, which
-// must come with status want.
+// call sends a JSON request and decodes the JSON answer into out (unless
+// out is nil), which must come with status want.
 func call(ctx context.Context, token, method, url string, body any, want int, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -326,6 +334,9 @@ func call(ctx context.Context, token, method, url string, body any, want int, ou
 	}
 	if resp.StatusCode != want {
 		return fmt.Errorf("%s %s answered %s, want %d: %s", method, url, resp.Status, want, b)
+	}
+	if out == nil {
+		return nil
 	}
 	return json.Unmarshal(b, out)
 }
