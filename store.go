@@ -46,21 +46,23 @@ type Store interface {
 	EventGet(ctx context.Context, id string) (*Event, error)
 
 	// DeliveryClaim leases up to p.Limit pending deliveries that are due at
-	// p.Now (NextAttemptAt and LeasedUntil not after p.Now), earliest
-	// NextAttemptAt first, skipping those whose subscription p.Exclude
-	// reports. Each returned delivery has LeaseToken and LeasedUntil set
+	// p.Now (NextAttemptAt and LeasedUntil not after p.Now), earliest due
+	// first (the later of NextAttemptAt and LeasedUntil, then ID), skipping
+	// those whose subscription p.Exclude reports. Each returned delivery has LeaseToken and LeasedUntil set
 	// from p and is not returned by another claim until the lease expires
 	// or is released. Attempts is not filled in.
 	DeliveryClaim(ctx context.Context, p ClaimParams) ([]*Delivery, error)
 	// DeliveryNextDue returns the earliest time at which a pending
 	// delivery whose subscription exclude does not report (exclude may be
-	// nil) becomes claimable, and false when there is none.
+	// nil) becomes claimable, and false when there is none. exclude is
+	// called at most once per subscription and must not call the Store.
 	DeliveryNextDue(ctx context.Context, exclude func(subscriptionID string) bool) (time.Time, bool, error)
 	// DeliveryUpdate records the outcome of a leased delivery: it appends
 	// u.Attempt (when not nil) to the attempt log, numbering it, and sets
 	// the state, schedule and error from u, clearing the lease. It returns
 	// an error wrapping ErrLeaseLost, and changes nothing, when the
-	// delivery is no longer leased with u.LeaseToken.
+	// delivery is no longer leased with u.LeaseToken (an error wrapping
+	// ErrNotFound when the delivery does not exist).
 	DeliveryUpdate(ctx context.Context, u DeliveryUpdate) error
 	// DeliveryRelease clears a lease without recording an attempt, so the
 	// delivery is claimable again at once. ErrLeaseLost as for
@@ -92,7 +94,12 @@ type ClaimParams struct {
 	LeasedUntil time.Time
 	// Exclude, when not nil, reports subscriptions whose deliveries must
 	// not be claimed now (the Dispatcher uses it for subscriptions at their
-	// concurrency limit).
+	// concurrency limit). It is called once per candidate in claim order,
+	// and a candidate for which it returns false is claimed; once it
+	// returns true for a subscription, that subscription's other
+	// deliveries are skipped for the rest of the claim without asking
+	// again. It runs inside the store's lock or transaction and must not
+	// call the Store.
 	Exclude func(subscriptionID string) bool
 }
 
