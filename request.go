@@ -157,7 +157,10 @@ func (d *Dispatcher) prepare(ctx context.Context, sub *Subscription, ev *Event) 
 		return nil, err
 	}
 	p := &preparedRequest{c: c, req: &OutgoingRequest{Method: sub.Method, URL: sub.URL, Header: make(http.Header, len(sub.Headers)+8)}}
-	vals := templateValues(ev)
+	var vals tmpl.Values
+	if c.body != nil || c.url != nil {
+		vals = templateValues(ev)
+	}
 	if c.body == nil {
 		p.req.Body, err = json.Marshal(envelope{ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp.UTC(), Data: ev.Data})
 	} else {
