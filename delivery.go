@@ -261,7 +261,10 @@ func (d *Dispatcher) releaseSlot(subID string) {
 // deliver makes one attempt for a claimed delivery and records its outcome.
 // ctx ends only on a hard stop, when the delivery is released unrecorded.
 func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
-	log := d.log.With("delivery", dl.ID, "event", dl.EventID, "subscription", dl.SubscriptionID)
+	log := d.log
+	if log.Enabled(ctx, slog.LevelError) { // else nothing is logged: skip the cost of With.
+		log = log.With("delivery", dl.ID, "event", dl.EventID, "subscription", dl.SubscriptionID)
+	}
 	update := DeliveryUpdate{DeliveryID: dl.ID, LeaseToken: dl.LeaseToken, AttemptCount: dl.AttemptCount}
 
 	sub, err := d.store.SubscriptionGet(ctx, dl.SubscriptionID)

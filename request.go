@@ -142,6 +142,77 @@ type envelope struct {
 	Data      json.RawMessage `json:"data"`
 }
 
+// marshalEnvelope returns the default body for ev: the bytes of
+// json.Marshal(envelope{...}), without its reflection and without
+// re-scanning data that needs no rewriting. json.Marshal compacts a
+// json.RawMessage and escapes <, >, & and U+2028/U+2029 in it; data that
+// has none of these (the usual case for data encoded by encoding/json) is
+// copied as it is, and the rest still goes through json.Marshal. Publish
+// validated the data, so it is valid JSON.
+func marshalEnvelope(ev *Event) ([]byte, error) {
+	ts := ev.Timestamp.UTC()
+	if !verbatimString(ev.ID) || !verbatimString(ev.Type) || !verbatimJSON(ev.Data) || ts.Year() < 0 || ts.Year() > 9999 {
+		return json.Marshal(envelope{ID: ev.ID, Type: ev.Type, Timestamp: ts, Data: ev.Data})
+	}
+	b := make([]byte, 0, len(ev.ID)+len(ev.Type)+len(ev.Data)+len(`{"id":"","type":"","timestamp":"2006-01-02T15:04:05.999999999Z","data":}`))
+	b = append(b, `{"id":"`...)
+	b = append(b, ev.ID...)
+	b = append(b, `","type":"`...)
+	b = append(b, ev.Type...)
+	b = append(b, `","timestamp":"`...)
+	b = ts.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","data":`...)
+	b = append(b, ev.Data...)
+	return append(b, '}'), nil
+}
+
+// verbatimString reports whether json.Marshal writes s as it is, between
+// quotes.
+func verbatimString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// verbatimJSON reports whether json.Marshal writes the valid JSON b, as a
+// json.RawMessage, as it is: no whitespace outside strings, nothing it
+// escapes.
+func verbatimJSON(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	in := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !jsonSpecial[c] {
+			continue
+		}
+		switch c {
+		case '"':
+			in = !in
+		case '\\':
+			i++ // only inside a string: the escaped byte is ASCII.
+		case '<', '>', '&':
+			return false
+		case 0xE2: // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+			if i+2 < len(b) && b[i+1] == 0x80 && b[i+2]&^1 == 0xA8 {
+				return false
+			}
+		default: // whitespace
+			if !in {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// jsonSpecial marks the bytes verbatimJSON looks at.
+var jsonSpecial = [256]bool{'"': true, '\\': true, '<': true, '>': true, '&': true, 0xE2: true, ' ': true, '\t': true, '\n': true, '\r': true}
+
 // preparedRequest is a request ready to be signed.
 type preparedRequest struct {
 	req     *OutgoingRequest
@@ -162,7 +233,7 @@ func (d *Dispatcher) prepare(ctx context.Context, sub *Subscription, ev *Event) 
 		vals = templateValues(ev)
 	}
 	if c.body == nil {
-		p.req.Body, err = json.Marshal(envelope{ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp.UTC(), Data: ev.Data})
+		p.req.Body, err = marshalEnvelope(ev)
 	} else {
 		var missing []string
 		p.req.Body, missing, err = c.body.Render(nil, vals)

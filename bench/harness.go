@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -106,10 +107,16 @@ func (g *group) halt() error {
 	return nil
 }
 
+// dispatcherLogger is Config.Logger for every Dispatcher: nil for the
+// default, or a logger discarding everything before formatting it (-logger
+// discard).
+var dispatcherLogger *slog.Logger
+
 // newDispatcher returns a Dispatcher for loopback deliveries with
 // concurrency workers, all of which may serve one subscription.
 func newDispatcher(st webhook.Store, concurrency int) (*webhook.Dispatcher, error) {
 	return webhook.NewDispatcher(st, &webhook.Config{
+		Logger:                     dispatcherLogger,
 		AllowPrivateNetworks:       true,
 		Workers:                    concurrency,
 		MaxInFlightPerSubscription: concurrency,

@@ -48,6 +48,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -62,6 +63,7 @@ type options struct {
 	duration time.Duration // measured window of one round
 	warmup   time.Duration // unmeasured start of one round
 	smoke    bool
+	logger   string // -logger
 	dir      string // for bbolt files
 
 	// Sizes, smaller in smoke mode.
@@ -82,6 +84,7 @@ func main() {
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		memprofile = flag.String("memprofile", "", "write a heap profile at the end to this file")
 		child      = flag.String("child", "", "internal: run one measurement in a child process")
+		logger     = flag.String("logger", "default", "Config.Logger of the library: default (nil), or discard (slog.DiscardHandler)")
 	)
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds of library and raw per measurement")
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "measured window of one round")
@@ -92,6 +95,14 @@ func main() {
 	flag.Parse()
 
 	o.warmup = o.duration / 5
+	o.logger = *logger
+	switch *logger {
+	case "default":
+	case "discard":
+		dispatcherLogger = slog.New(slog.DiscardHandler)
+	default:
+		fatal(fmt.Errorf("-logger %q: want default or discard", *logger))
+	}
 	o.fanoutSubs, o.fanoutMatch = 10_000, 100
 	o.fanoutEvents, o.fanoutPerEvt = 1000, 1000
 	o.memoryPerEvt = 1000
@@ -179,7 +190,7 @@ var scenarioFuncs = map[string]func(context.Context, *options) ([]row, error){
 
 // machine describes where and how the table was made.
 func machine(o *options, took time.Duration) string {
-	mode := fmt.Sprintf("%d rounds of %s each", o.rounds, o.duration)
+	mode := fmt.Sprintf("%d rounds of %s each; Config.Logger %s", o.rounds, o.duration, o.logger)
 	if o.smoke {
 		mode = "smoke mode: tiny sizes, targets not judged"
 	}

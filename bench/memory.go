@@ -39,7 +39,7 @@ func scenarioMemory(ctx context.Context, o *options) ([]row, error) {
 	}
 	cmd := exec.CommandContext(ctx, exe, "-child", "memory", "-dir", o.dir,
 		"-memory-pending", strconv.Itoa(o.memoryPending), "-memory-duration", o.memoryDuration.String(),
-		"-smoke="+strconv.FormatBool(o.smoke))
+		"-smoke="+strconv.FormatBool(o.smoke), "-logger", o.logger)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
