@@ -14,6 +14,7 @@ const (
 	MaxAttemptsDefault                = 16
 	MaxInFlightPerSubscriptionDefault = 8
 	MaxRetryAfterDefault              = time.Hour
+	RetentionDefault                  = 30 * 24 * time.Hour
 	SecretOverlapDefault              = 24 * time.Hour
 	WorkersDefault                    = 32
 )
@@ -71,6 +72,16 @@ type Config struct {
 	// Now is the clock. Defaults to time.Now. Tests inject their own.
 	Now func() time.Time
 
+	// Retention is how long an event stays readable by pull subscriptions,
+	// counted from its Publish: Poll never returns an older one, and a
+	// cursor before it is refused with ErrCursorExpired. Negative keeps
+	// events readable for as long as the store keeps them. Defaults to
+	// RetentionDefault (30 days), as does boltstore's Options.Retention,
+	// which deletes them: keep the two equal (a shorter store retention
+	// makes Poll report ErrCursorExpired earlier; a longer one keeps
+	// events Poll no longer returns).
+	Retention time.Duration
+
 	// SecretOverlap is how long SubscriptionRotateSecret keeps the old
 	// secret signing beside the new one. Defaults to SecretOverlapDefault
 	// (24 hours).
@@ -126,6 +137,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SecretOverlap == 0 {
 		c.SecretOverlap = SecretOverlapDefault
+	}
+	if c.Retention == 0 {
+		c.Retention = RetentionDefault
 	}
 	return c
 }

@@ -42,6 +42,22 @@ var (
 	// the target resolved to a loopback, private, link-local, multicast or
 	// unspecified address. Set Config.AllowPrivateNetworks to allow them.
 	ErrPrivateAddress = errors.New("webhook: target address is not public")
+
+	// ErrConcurrentPoll is returned by Poll when another Poll of the same
+	// subscription is running in this Dispatcher: a pull subscription has
+	// one consumer at a time. Retry after the other returns.
+	ErrConcurrentPoll = errors.New("webhook: another poll of this subscription is running")
+
+	// ErrCursorExpired is returned by Poll and the cursor calls when events
+	// after the cursor are past Config.Retention or were removed by the
+	// store: reading on would skip them. Reset the position with
+	// CursorReset(ctx, id, CursorOldest) to continue from the oldest event
+	// still kept.
+	ErrCursorExpired = errors.New("webhook: cursor points before the oldest retained event")
+
+	// ErrNotPull is returned by Poll and the cursor calls for a push
+	// subscription, whose events are sent to its URL instead.
+	ErrNotPull = errors.New("webhook: not a pull subscription")
 )
 
 // Errors returned by Verify (and by Receiver, which builds on it). Each is

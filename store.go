@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -31,19 +32,50 @@ type Store interface {
 	SubscriptionUpdate(ctx context.Context, s *Subscription) error
 	// SubscriptionDelete removes a subscription and, in the same atomic
 	// operation, cancels its pending deliveries (State DeliveryCanceled,
-	// LastError saying why, UpdatedAt now).
+	// LastError saying why, UpdatedAt now) and removes its pull feed and
+	// committed position.
 	SubscriptionDelete(ctx context.Context, id string, now time.Time) error
 	// SubscriptionMatch returns the enabled subscriptions of tenant that
 	// match eventType (see Subscription.Matches), in ascending ID order.
 	SubscriptionMatch(ctx context.Context, tenant, eventType string) ([]*Subscription, error)
 
-	// EventInsert stores an event and its deliveries in one atomic
-	// operation: afterwards either all of them are stored or none is. When
-	// an event with the same ID exists it stores nothing and returns an
-	// error wrapping ErrEventExists.
-	EventInsert(ctx context.Context, e *Event, deliveries []*Delivery) error
+	// EventInsert stores an event, its deliveries and its pull feed
+	// entries in one atomic operation: afterwards either all of them are
+	// stored or none is. When an event with the same ID exists it stores
+	// nothing and returns an error wrapping ErrEventExists.
+	//
+	// Each feed entry (one per matching pull subscription) is appended to
+	// its subscription's feed with the next sequence number of that feed,
+	// assigned by the store inside the operation (the one value a store
+	// invents): sequences start at 1 and have no gaps, and a reader never
+	// sees an entry before every entry with a smaller sequence of the same
+	// feed is visible too. The store ignores FeedEntry.Seq and
+	// FeedEntry.Event on input, and stores PublishedAt raised to the
+	// previous entry's when it is earlier, so that times never decrease
+	// along a feed. An entry for a subscription that no longer exists is
+	// dropped (it was deleted after Publish matched it).
+	EventInsert(ctx context.Context, e *Event, deliveries []*Delivery, feed []*FeedEntry) error
 	// EventGet returns the event with the given ID.
 	EventGet(ctx context.Context, id string) (*Event, error)
+	// EventList returns the events that pass q, ordered by Timestamp then
+	// ID (descending when q.Newest), starting strictly after the position
+	// q.AfterTimestamp, q.AfterID when AfterID is not empty, at most
+	// q.Limit of them (all when Limit is 0).
+	EventList(ctx context.Context, q EventQuery) ([]*Event, error)
+
+	// FeedRead reads the feed of pull subscription p.SubscriptionID: its
+	// state, and up to p.Limit entries after a position, each with its
+	// event. See FeedReadParams and FeedPage. A subscription without a
+	// feed (none was ever appended, or it was deleted) reads as an empty
+	// feed, not as an error.
+	FeedRead(ctx context.Context, p FeedReadParams) (*FeedPage, error)
+	// FeedCommit records seq as the committed position of a subscription's
+	// feed, durably for a durable store. Unless rewind is true a position
+	// never moves backwards: a seq at or below the committed one changes
+	// nothing. The caller checks that seq is not past the feed's last
+	// entry. A subscription that does not exist is an error wrapping
+	// ErrNotFound.
+	FeedCommit(ctx context.Context, subscriptionID string, seq uint64, rewind bool) error
 
 	// DeliveryClaim leases up to p.Limit pending deliveries that are due at
 	// p.Now (NextAttemptAt and LeasedUntil not after p.Now), earliest due
@@ -166,6 +198,12 @@ type DeliveryListParams struct {
 	Tenant string
 	// State, when not empty, keeps deliveries in that state.
 	State DeliveryState
+	// Since, when not zero, keeps deliveries created at or after it.
+	Since time.Time
+	// Until, when not zero, keeps deliveries created before it. With
+	// Since it makes "the last 30 days of deliveries" one call:
+	// DeliveryListParams{Since: now.AddDate(0, 0, -30)}.
+	Until time.Time
 	// After is a cursor: only IDs greater than it are listed.
 	After string
 	// Limit caps the number of results; 0 means no limit.
@@ -177,5 +215,118 @@ func (p *DeliveryListParams) Keep(d *Delivery) bool {
 	return (p.SubscriptionID == "" || d.SubscriptionID == p.SubscriptionID) &&
 		(p.EventID == "" || d.EventID == p.EventID) &&
 		(p.Tenant == "" || d.Tenant == p.Tenant) &&
-		(p.State == "" || d.State == p.State)
+		(p.State == "" || d.State == p.State) &&
+		(p.Since.IsZero() || !d.CreatedAt.Before(p.Since)) &&
+		(p.Until.IsZero() || d.CreatedAt.Before(p.Until))
+}
+
+// EventQuery is the argument of Store.EventList; Dispatcher.EventList
+// builds it from an EventListParams.
+type EventQuery struct {
+	// Tenant, when not empty, keeps that tenant's events.
+	Tenant string
+	// Type, when not empty, keeps events whose type matches it, exactly
+	// or as a pattern (see MatchEventType).
+	Type string
+	// Since, when not zero, keeps events whose Timestamp is at or after it.
+	Since time.Time
+	// Until, when not zero, keeps events whose Timestamp is before it.
+	Until time.Time
+	// Newest lists the newest first (descending Timestamp, then ID);
+	// otherwise the oldest come first.
+	Newest bool
+	// AfterTimestamp and AfterID, when AfterID is not empty, are the
+	// position of the last event of the previous page: only events after
+	// it in the listing order are listed, whether or not it still exists.
+	AfterTimestamp time.Time
+	AfterID        string
+	// Limit caps the number of results; 0 means no limit.
+	Limit int
+}
+
+// Keep reports whether e passes the filters of q (Tenant, Type, Since and
+// Until). Stores use it so that every backend filters alike.
+func (q *EventQuery) Keep(e *Event) bool {
+	return (q.Tenant == "" || e.Tenant == q.Tenant) &&
+		(q.Type == "" || MatchEventType(q.Type, e.Type)) &&
+		(q.Since.IsZero() || !e.Timestamp.Before(q.Since)) &&
+		(q.Until.IsZero() || e.Timestamp.Before(q.Until))
+}
+
+// Beyond reports whether e comes after the position AfterTimestamp,
+// AfterID in the listing order of q; it is true for every event when
+// AfterID is empty.
+func (q *EventQuery) Beyond(e *Event) bool {
+	if q.AfterID == "" {
+		return true
+	}
+	c := e.Timestamp.Compare(q.AfterTimestamp)
+	if c == 0 {
+		c = strings.Compare(e.ID, q.AfterID)
+	}
+	if q.Newest {
+		return c < 0
+	}
+	return c > 0
+}
+
+// FeedEntry is one event in the feed of a pull subscription.
+type FeedEntry struct {
+	// SubscriptionID names the pull subscription whose feed holds it.
+	SubscriptionID string
+	// Seq numbers the entries of one feed from 1, in the order the store
+	// appended them. Assigned by the store.
+	Seq uint64
+	// EventID is the event's ID.
+	EventID string
+	// PublishedAt is when Publish stored the event; retention counts from
+	// it. It never decreases along a feed.
+	PublishedAt time.Time
+	// Event is the event itself, filled in by Store.FeedRead.
+	Event *Event
+}
+
+// FeedReadParams are the arguments of Store.FeedRead.
+type FeedReadParams struct {
+	// SubscriptionID names the feed.
+	SubscriptionID string
+	// After is the position to read after: only entries with a greater Seq
+	// are returned. 0 is the position before the first entry. Ignored
+	// when FromCommitted is set.
+	After uint64
+	// FromCommitted reads after the committed position, in the same
+	// operation that reads it.
+	FromCommitted bool
+	// Limit is the most entries to return; 0 reads the feed's state only.
+	Limit int
+	// MaxBytes, when positive, ends the page once the summed len(Data) of
+	// its events reaches it. The first entry is returned whatever its size,
+	// so a single large event is still read, alone; an entry that would
+	// take the sum past MaxBytes is left for the next read.
+	MaxBytes int
+	// Since, when not zero, is the retention boundary: entries published
+	// before it are expired and never returned.
+	Since time.Time
+}
+
+// FeedPage is the result of Store.FeedRead.
+type FeedPage struct {
+	// Committed is the committed position, 0 when none was committed.
+	Committed uint64
+	// After is the position read after: FeedReadParams.After, or Committed
+	// with FromCommitted.
+	After uint64
+	// Last is the Seq of the newest entry, 0 for an empty feed.
+	Last uint64
+	// Expired is true when some entries after After can no longer be
+	// read: they were removed by the store's own retention, or were
+	// published before FeedReadParams.Since. Entries is then empty, and
+	// reading must restart from Oldest.
+	Expired bool
+	// Oldest, when Expired is true, is the position just before the oldest
+	// entry that can still be read (Last when none can).
+	Oldest uint64
+	// Entries are the entries after After, in Seq order, each with its
+	// event.
+	Entries []*FeedEntry
 }

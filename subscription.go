@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -24,6 +25,12 @@ type Subscription struct {
 	// bytes.
 	Name        string `json:"name,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Mode is how events reach the subscription: ModePush (the default
+	// when empty), sent to URL by the delivery loop, or ModePull, read by
+	// the consumer with Dispatcher.Poll. A pull subscription has no URL,
+	// Method, ContentType, Template, Auth, Transform or Headers. It cannot
+	// be changed after creation.
+	Mode Mode `json:"mode"`
 	// URL is the absolute http or https URL that receives the events.
 	URL string `json:"url"`
 	// Method is POST (the default when empty), PUT or DELETE.
@@ -81,6 +88,20 @@ type Subscription struct {
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
+
+// Mode is how a subscription receives its events.
+type Mode string
+
+// The modes of a subscription.
+const (
+	// ModePush: the Dispatcher sends each event to the subscription's URL,
+	// signed, with retries. The default.
+	ModePush Mode = "push"
+	// ModePull: Publish appends each event to the subscription's ordered
+	// feed, and the consumer reads it with Dispatcher.Poll and acknowledges
+	// with CommitCursor. For consumers that cannot receive HTTP calls.
+	ModePull Mode = "pull"
+)
 
 // Matches reports whether the subscription wants events of type eventType.
 func (s *Subscription) Matches(eventType string) bool {
@@ -140,17 +161,29 @@ var reservedHeaders = map[string]bool{
 // configuration c, returning a *ValidationError that names every bad field.
 func (s *Subscription) normalize(c *Config) error {
 	v := validator{what: "subscription"}
-	if s.Method == "" {
-		s.Method = http.MethodPost
-	}
-	s.Method = strings.ToUpper(s.Method)
-	switch s.Method {
-	case http.MethodPost, http.MethodPut, http.MethodDelete:
+	switch s.Mode {
+	case "":
+		s.Mode = ModePush
+	case ModePush, ModePull:
 	default:
-		v.add("Method", fmt.Sprintf("must be POST, PUT or DELETE (empty means POST), got %q", truncate(s.Method, 32)))
+		v.add("Mode", fmt.Sprintf(`must be "push" (the default when empty) or "pull", got %q`, truncate(string(s.Mode), 32)))
 	}
-	if msg := checkURL(s.URL); msg != "" {
-		v.add("URL", msg)
+	pull := s.Mode == ModePull
+	if pull {
+		s.checkPull(&v)
+	} else {
+		if s.Method == "" {
+			s.Method = http.MethodPost
+		}
+		s.Method = strings.ToUpper(s.Method)
+		switch s.Method {
+		case http.MethodPost, http.MethodPut, http.MethodDelete:
+		default:
+			v.add("Method", fmt.Sprintf("must be POST, PUT or DELETE (empty means POST), got %q", truncate(s.Method, 32)))
+		}
+		if msg := checkURL(s.URL); msg != "" {
+			v.add("URL", msg)
+		}
 	}
 	if len(s.Name) > maxNameLen {
 		v.add("Name", fmt.Sprintf("must be at most %d bytes, got %d", maxNameLen, len(s.Name)))
@@ -191,10 +224,35 @@ func (s *Subscription) normalize(c *Config) error {
 	if s.Transform != "" && c.Transforms[s.Transform] == nil {
 		v.add("Transform", fmt.Sprintf("%q is not registered in Config.Transforms%s", truncate(s.Transform, 64), known(c.Transforms)))
 	}
+	if pull {
+		return v.err() // nothing is sent: no request to compile.
+	}
 	if ct := compile(s, &v); ct != nil {
 		s.ContentType = ct.contentType.String()
 	}
 	return v.err()
+}
+
+// checkPull reports the request settings that a pull subscription must not
+// have: its events are read with Poll, never sent.
+func (s *Subscription) checkPull(v *validator) {
+	const msg = `must be empty for a pull subscription (Mode "pull"): its events are read with Poll, not sent`
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"URL", s.URL != ""},
+		{"Method", s.Method != ""},
+		{"ContentType", s.ContentType != ""},
+		{"Template", s.Template != ""},
+		{"Auth", s.Auth != nil},
+		{"Transform", s.Transform != ""},
+		{"Headers", len(s.Headers) > 0},
+	} {
+		if f.set {
+			v.add(f.name, msg)
+		}
+	}
 }
 
 // known lists the registered transform names for an error message.
@@ -480,6 +538,12 @@ func (d *Dispatcher) SubscriptionUpdate(ctx context.Context, s Subscription) (Su
 		tenantErr = &ValidationError{What: "subscription", Fields: []FieldError{{Field: "Tenant", Message: "cannot be changed; create a subscription in the other tenant instead"}}}
 	}
 	keepRedacted(&s, old)
+	if s.Mode == "" {
+		s.Mode = old.Mode // stored before modes existed: push
+	}
+	if s.Mode != old.Mode && (old.Mode != "" || s.Mode != ModePush) {
+		tenantErr = joinValidation(tenantErr, &ValidationError{What: "subscription", Fields: []FieldError{{Field: "Mode", Message: fmt.Sprintf("cannot be changed (it is %q); create a subscription of the other mode instead", cmp.Or(old.Mode, ModePush))}}})
+	}
 	if s.Secret == "" {
 		s.Secret = old.Secret
 		if s.SignatureScheme == "" {

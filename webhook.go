@@ -96,7 +96,8 @@ type PublishResult struct {
 	// EventID is the event's ID, generated or given.
 	EventID string
 	// DeliveryIDs lists the deliveries created, one per matching enabled
-	// subscription of the event's tenant. Empty when none matched, and
+	// push subscription of the event's tenant (pull subscriptions get no
+	// delivery: they Poll). Empty when none matched, and
 	// when Duplicate is true.
 	DeliveryIDs []string
 	// Duplicate is true when an event with the same ID was already stored:
@@ -129,6 +130,8 @@ type Dispatcher struct {
 	active atomic.Int64 // attempts in flight
 	subMu  sync.Mutex
 	perSub map[string]int // attempts in flight per subscription
+
+	polls pollers // running long polls of pull subscriptions (pull.go)
 }
 
 // NewDispatcher returns a Dispatcher over store. A nil cfg means the
@@ -167,9 +170,11 @@ func (d *Dispatcher) notify() {
 }
 
 // Publish validates e, fills its ID and Timestamp when empty, and stores
-// it together with one pending delivery per matching enabled subscription
-// of its tenant, in one atomic store operation. It returns once they are
-// stored; a running delivery loop is woken at once.
+// it together with one pending delivery per matching enabled push
+// subscription of its tenant, and one feed entry per matching enabled pull
+// subscription, in one atomic store operation. It returns once they are
+// stored; a running delivery loop, and the Polls waiting on those pull
+// subscriptions, are woken at once.
 //
 // An invalid event is a *ValidationError matching ErrInvalid and stores
 // nothing. Publishing an ID that is already stored stores nothing and
@@ -187,12 +192,20 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 	if err != nil {
 		return PublishResult{}, fmt.Errorf("webhook: publish %s: match subscriptions: %w", e.ID, err)
 	}
-	deliveries := make([]*Delivery, len(subs))
-	ids := make([]string, len(subs))
-	for i, s := range subs {
-		ids[i] = d.ids.next("dlv", now)
-		deliveries[i] = &Delivery{
-			ID:             ids[i],
+	var (
+		deliveries = make([]*Delivery, 0, len(subs))
+		ids        = make([]string, 0, len(subs))
+		feed       []*FeedEntry // pull subscriptions read the event with Poll
+	)
+	for _, s := range subs {
+		if s.Mode == ModePull {
+			feed = append(feed, &FeedEntry{SubscriptionID: s.ID, EventID: e.ID, PublishedAt: now})
+			continue
+		}
+		id := d.ids.next("dlv", now)
+		ids = append(ids, id)
+		deliveries = append(deliveries, &Delivery{
+			ID:             id,
 			EventID:        e.ID,
 			EventType:      e.Type,
 			SubscriptionID: s.ID,
@@ -201,9 +214,9 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 			NextAttemptAt:  now,
 			CreatedAt:      now,
 			UpdatedAt:      now,
-		}
+		})
 	}
-	err = d.store.EventInsert(ctx, &e, deliveries)
+	err = d.store.EventInsert(ctx, &e, deliveries, feed)
 	if errors.Is(err, ErrEventExists) {
 		return PublishResult{EventID: e.ID, Duplicate: true}, nil
 	}
@@ -212,6 +225,9 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 	}
 	if len(deliveries) > 0 {
 		d.notify()
+	}
+	for _, fe := range feed {
+		d.polls.wake(fe.SubscriptionID)
 	}
 	return PublishResult{EventID: e.ID, DeliveryIDs: ids}, nil
 }

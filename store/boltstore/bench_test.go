@@ -74,7 +74,7 @@ func BenchmarkPublish(b *testing.B) {
 				ctx := b.Context()
 				runPublishers(b, n, func(i int64) error {
 					e, ds := publishArgs(i)
-					return s.EventInsert(ctx, e, ds)
+					return s.EventInsert(ctx, e, ds, nil)
 				})
 			})
 		}
@@ -154,7 +154,7 @@ func benchmarkClaimPending(b *testing.B, pending int) {
 			}
 		}
 		ev := &webhook.Event{ID: evID, Type: "invoice.paid", Tenant: "acme", Timestamp: now, Data: []byte(`{"invoice":"in_123"}`)}
-		if err := setup.EventInsert(b.Context(), ev, ds); err != nil {
+		if err := setup.EventInsert(b.Context(), ev, ds, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -161,6 +161,9 @@ func initSchema(db *bbolt.DB) error {
 	}
 	return db.Update(func(tx *bbolt.Tx) error {
 		if tx.Bucket(bucketMeta) != nil {
+			if err := upgradeV1(tx); err != nil {
+				return err
+			}
 			return checkSchema(tx)
 		}
 		var other []string
@@ -182,6 +185,21 @@ func initSchema(db *bbolt.DB) error {
 		}
 		return meta.Put(metaVersion, binary.BigEndian.AppendUint32(nil, schemaVersion))
 	})
+}
+
+// upgradeV1 brings a schema version 1 file (before pull feeds) to version
+// 2 by adding the feed buckets, and leaves any other file alone.
+func upgradeV1(tx *bbolt.Tx) error {
+	raw := tx.Bucket(bucketMeta).Get(metaVersion)
+	if len(raw) != 4 || binary.BigEndian.Uint32(raw) != 1 || string(tx.Bucket(bucketMeta).Get(metaFormat)) != string(formatName) {
+		return nil
+	}
+	for _, name := range addedInV2 {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("boltstore: upgrade to schema version 2: create bucket %s: %w", name, err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(metaVersion, binary.BigEndian.AppendUint32(nil, 2))
 }
 
 func checkSchema(tx *bbolt.Tx) error {

@@ -48,10 +48,10 @@ func TestReopenKeepsEverything(t *testing.T) {
 	require.NoError(t, err)
 	ctx := t.Context()
 	require.NoError(t, s.SubscriptionInsert(ctx, &webhook.Subscription{ID: "sub_1", Tenant: "acme", URL: "https://example.com", EventTypes: []string{"*"}, Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))
-	require.NoError(t, s.EventInsert(ctx, event("evt_1", t0), []*webhook.Delivery{delivery("dlv_1", "evt_1", t0)}))
+	require.NoError(t, s.EventInsert(ctx, event("evt_1", t0), []*webhook.Delivery{delivery("dlv_1", "evt_1", t0)}, nil))
 	require.NoError(t, s.Close())
 
-	require.ErrorIs(t, s.EventInsert(ctx, event("evt_2", t0), nil), boltstore.ErrClosed)
+	require.ErrorIs(t, s.EventInsert(ctx, event("evt_2", t0), nil, nil), boltstore.ErrClosed)
 	_, err = s.EventGet(ctx, "evt_1")
 	require.ErrorIs(t, err, boltstore.ErrClosed)
 
@@ -83,7 +83,7 @@ func TestOpenRejectsBadFiles(t *testing.T) {
 	valid := filepath.Join(dir, "valid.db")
 	s, err := boltstore.Open(valid, nil)
 	require.NoError(t, err)
-	require.NoError(t, s.EventInsert(t.Context(), event("evt_1", t0), []*webhook.Delivery{delivery("dlv_1", "evt_1", t0)}))
+	require.NoError(t, s.EventInsert(t.Context(), event("evt_1", t0), []*webhook.Delivery{delivery("dlv_1", "evt_1", t0)}, nil))
 	require.NoError(t, s.Close())
 	validBytes, err := os.ReadFile(valid)
 	require.NoError(t, err)
@@ -206,11 +206,11 @@ func TestPurge(t *testing.T) {
 		id := fmt.Sprintf("old_%05d", i)
 		d := delivery("dlv_"+id, "evt_"+id, old)
 		d.State = webhook.DeliverySucceeded
-		require.NoError(t, s.EventInsert(ctx, event("evt_"+id, old), []*webhook.Delivery{d}))
+		require.NoError(t, s.EventInsert(ctx, event("evt_"+id, old), []*webhook.Delivery{d}, nil))
 	}
 	// An old event whose delivery failed after two attempts: purged with
 	// its attempts.
-	require.NoError(t, s.EventInsert(ctx, event("evt_failed", old), []*webhook.Delivery{delivery("dlv_failed", "evt_failed", old)}))
+	require.NoError(t, s.EventInsert(ctx, event("evt_failed", old), []*webhook.Delivery{delivery("dlv_failed", "evt_failed", old)}, nil))
 	for n := range 2 {
 		now := old.Add(time.Duration(n) * time.Hour)
 		ds, err := s.DeliveryClaim(ctx, webhook.ClaimParams{Now: now, Limit: 1, LeaseToken: fmt.Sprint("l", n), LeasedUntil: now.Add(time.Minute)})
@@ -228,11 +228,11 @@ func TestPurge(t *testing.T) {
 	// An old event with one pending and one finished delivery: kept whole.
 	done := delivery("dlv_keep_done", "evt_keep", old)
 	done.State = webhook.DeliverySucceeded
-	require.NoError(t, s.EventInsert(ctx, event("evt_keep", old), []*webhook.Delivery{delivery("dlv_keep_pending", "evt_keep", t0.Add(time.Hour)), done}))
+	require.NoError(t, s.EventInsert(ctx, event("evt_keep", old), []*webhook.Delivery{delivery("dlv_keep_pending", "evt_keep", t0.Add(time.Hour)), done}, nil))
 	// A recent event: kept.
 	recent := delivery("dlv_recent", "evt_recent", t0)
 	recent.State = webhook.DeliverySucceeded
-	require.NoError(t, s.EventInsert(ctx, event("evt_recent", t0.Add(-time.Hour)), []*webhook.Delivery{recent}))
+	require.NoError(t, s.EventInsert(ctx, event("evt_recent", t0.Add(-time.Hour)), []*webhook.Delivery{recent}, nil))
 
 	res, err := s.Purge(ctx, t0)
 	require.NoError(t, err)
@@ -277,7 +277,7 @@ func TestPurgeDisabled(t *testing.T) {
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "hooks.db"), &boltstore.Options{Retention: -1, PurgeInterval: -1})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	require.NoError(t, s.EventInsert(t.Context(), event("evt_1", t0.AddDate(-10, 0, 0)), nil))
+	require.NoError(t, s.EventInsert(t.Context(), event("evt_1", t0.AddDate(-10, 0, 0)), nil, nil))
 	res, err := s.Purge(t.Context(), t0)
 	require.NoError(t, err)
 	require.Equal(t, boltstore.PurgeResult{}, res)

@@ -41,7 +41,7 @@ func TestGroupCommitOutcomes(t *testing.T) {
 		wg.Go(func() {
 			for i := range events {
 				id := fmt.Sprintf("evt_%03d", i) // every caller publishes the same IDs
-				err := s.EventInsert(t.Context(), event(id, t0), []*webhook.Delivery{delivery(fmt.Sprintf("dlv_%03d_%02d", i, c), id, t0)})
+				err := s.EventInsert(t.Context(), event(id, t0), []*webhook.Delivery{delivery(fmt.Sprintf("dlv_%03d_%02d", i, c), id, t0)}, nil)
 				results[c] = append(results[c], err)
 			}
 		})
@@ -50,7 +50,7 @@ func TestGroupCommitOutcomes(t *testing.T) {
 	wg.Go(func() {
 		// bbolt refuses keys over 32 KiB: the group fails and each of
 		// its writes is retried alone.
-		badErr = s.EventInsert(t.Context(), event(strings.Repeat("x", 40<<10), t0), nil)
+		badErr = s.EventInsert(t.Context(), event(strings.Repeat("x", 40<<10), t0), nil, nil)
 	})
 	wg.Wait()
 	require.Error(t, badErr)
@@ -80,7 +80,7 @@ func TestClosed(t *testing.T) {
 	require.NoError(t, s.Close(), "Close twice is harmless")
 	ctx := t.Context()
 	calls := map[string]error{
-		"EventInsert":        s.EventInsert(ctx, event("evt_1", t0), nil),
+		"EventInsert":        s.EventInsert(ctx, event("evt_1", t0), nil, nil),
 		"SubscriptionInsert": s.SubscriptionInsert(ctx, &webhook.Subscription{ID: "sub_1"}),
 		"DeliveryUpdate":     s.DeliveryUpdate(ctx, webhook.DeliveryUpdate{DeliveryID: "d", LeaseToken: "l"}),
 		"DeliveryRelease":    s.DeliveryRelease(ctx, "d", "l"),
@@ -129,8 +129,8 @@ func TestBackgroundPurge(t *testing.T) {
 	})
 	d := delivery("dlv_1", "evt_old", t0)
 	d.State = webhook.DeliverySucceeded
-	require.NoError(t, s.EventInsert(t.Context(), event("evt_old", t0.Add(-2*time.Hour)), []*webhook.Delivery{d}))
-	require.NoError(t, s.EventInsert(t.Context(), event("evt_new", t0), nil))
+	require.NoError(t, s.EventInsert(t.Context(), event("evt_old", t0.Add(-2*time.Hour)), []*webhook.Delivery{d}, nil))
+	require.NoError(t, s.EventInsert(t.Context(), event("evt_new", t0), nil, nil))
 
 	timeout := time.NewTimer(10 * time.Second)
 	defer timeout.Stop()
@@ -167,7 +167,7 @@ func TestGroupCommitSkipsAbandonedWrites(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	published := make(chan error, 1)
 	go func() {
-		published <- s.EventInsert(ctx, event("evt_abandoned", t0), []*webhook.Delivery{delivery("dlv_1", "evt_abandoned", t0)})
+		published <- s.EventInsert(ctx, event("evt_abandoned", t0), []*webhook.Delivery{delivery("dlv_1", "evt_abandoned", t0)}, nil)
 	}()
 	runtime.Gosched() // give the write a chance to be queued first
 	cancel()
@@ -176,7 +176,7 @@ func TestGroupCommitSkipsAbandonedWrites(t *testing.T) {
 	require.NoError(t, <-locked)
 
 	// A later write commits after the abandoned one would have.
-	require.NoError(t, s.EventInsert(t.Context(), event("evt_after", t0), nil))
+	require.NoError(t, s.EventInsert(t.Context(), event("evt_after", t0), nil, nil))
 	_, err := s.EventGet(t.Context(), "evt_abandoned")
 	require.ErrorIs(t, err, webhook.ErrNotFound)
 	_, err = s.DeliveryGet(t.Context(), "dlv_1")

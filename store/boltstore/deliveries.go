@@ -160,18 +160,23 @@ func putAttempt(tx *bbolt.Tx, id string, a webhook.Attempt) error {
 	return tx.Bucket(bucketAttempts).Put(attemptKey(id, a.Number), val)
 }
 
-// EventInsert stores e and its deliveries in one transaction, shared with
-// concurrent callers by group commit (see the package documentation). When
-// an event with the same ID exists, or a delivery ID is already stored, it
-// stores nothing; the first case wraps webhook.ErrEventExists. It returns
-// once the transaction is committed (and synced, unless NoSync is set).
-func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []*webhook.Delivery) error {
+// EventInsert stores e, its deliveries and its pull feed entries in one
+// transaction, shared with concurrent callers by group commit (see the
+// package documentation). When an event with the same ID exists, or a
+// delivery ID is already stored, it stores nothing; the first case wraps
+// webhook.ErrEventExists. Feed sequences are assigned inside the
+// transaction. It returns once the transaction is committed (and synced,
+// unless NoSync is set).
+func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []*webhook.Delivery, feed []*webhook.FeedEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	ids := []string{e.ID}
 	for _, d := range deliveries {
 		ids = append(ids, d.ID, d.SubscriptionID, d.EventID)
+	}
+	for _, fe := range feed {
+		ids = append(ids, fe.SubscriptionID)
 	}
 	if err := checkIDs("event "+e.ID, ids...); err != nil {
 		return err
@@ -250,7 +255,7 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 				return err
 			}
 		}
-		return nil
+		return appendFeed(tx, e.ID, feed)
 	})
 }
 

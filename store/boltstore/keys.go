@@ -25,13 +25,21 @@ var (
 	bucketDueBySub     = []byte("due_by_sub")     // lp(sub ID) time(due) delivery ID -> ""; pending only
 	bucketDueHeads     = []byte("due_heads")      // time(due) delivery ID -> sub ID; first of each sub in due_by_sub
 	bucketDueHeadOf    = []byte("due_head_of")    // sub ID -> its key in due_heads
+	bucketFeed         = []byte("feed")           // lp(sub ID) uint64(seq) -> time(PublishedAt) event ID; pull feeds
+	bucketFeedByEvent  = []byte("feed_by_event")  // lp(event ID) lp(sub ID) uint64(seq) -> ""
+	bucketFeedState    = []byte("feed_state")     // sub ID -> uint64 last, committed, trimmed, time(last PublishedAt)
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketSubs, bucketSubsByTenant, bucketSubsByType, bucketSubsPatterns,
 		bucketEvents, bucketEventsByTime,
 		bucketDeliveries, bucketAttempts, bucketDlvBySub, bucketDlvByEvent,
 		bucketDueBySub, bucketDueHeads, bucketDueHeadOf,
+		bucketFeed, bucketFeedByEvent, bucketFeedState,
 	}
+
+	// addedInV2 are the buckets that schema version 2 added to version 1:
+	// Open adds them to a version 1 file, which is all its upgrade takes.
+	addedInV2 = [][]byte{bucketFeed, bucketFeedByEvent, bucketFeedState}
 )
 
 // Keys of bucketMeta, and the format name that marks a file as ours.
@@ -52,7 +60,7 @@ var (
 
 // schemaVersion is the layout this package writes. A file with a larger
 // version was written by a newer release and is refused.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // timeKey encodes t as 8 bytes that sort as the times do. Times outside the
 // range of UnixNano (before 1678 or after 2262, the zero time included) are

@@ -23,8 +23,12 @@ type PurgeResult struct {
 }
 
 // Purge deletes the events whose Timestamp is before now minus
-// Options.Retention, with their deliveries and attempts, except events that
-// still have a pending delivery: those are kept whole until it is done. It
+// Options.Retention, with their deliveries, attempts and pull feed entries,
+// except events that still have a pending delivery, or a feed entry
+// published (FeedEntry.PublishedAt) after that cutoff: those are kept
+// whole until it is done or expires. A feed whose entries were purged
+// remembers the last one, so a reader behind it is told (FeedPage.Expired)
+// instead of skipping them silently. It
 // works in transactions of a bounded size, checking ctx between them. The
 // background purge (Options.PurgeInterval) calls it with Options.Now; call
 // it yourself when that is off. With a negative Retention it does nothing.
@@ -72,6 +76,7 @@ func purgeSome(tx *bbolt.Tx, cutoff, after []byte, res *PurgeResult) ([]byte, bo
 		key        []byte
 		eventID    string
 		deliveries []string
+		feed       [][]byte // its entries in pull feeds
 	}
 	var (
 		victims []victim
@@ -115,7 +120,12 @@ func purgeSome(tx *bbolt.Tx, cutoff, after []byte, res *PurgeResult) ([]byte, bo
 			work += 1 + r.Attempts
 		}
 		work++
-		if !pending {
+		if pending {
+			continue
+		}
+		var keep bool
+		if v.feed, keep = feedOfEvent(tx, v.eventID, cutoff); !keep {
+			work += len(v.feed)
 			victims = append(victims, v)
 		}
 	}
@@ -127,6 +137,9 @@ func purgeSome(tx *bbolt.Tx, cutoff, after []byte, res *PurgeResult) ([]byte, bo
 			}
 			res.Deliveries++
 			res.Attempts += n
+		}
+		if err := trimFeed(tx, v.eventID, v.feed); err != nil {
+			return nil, false, err
 		}
 		if err := tx.Bucket(bucketEvents).Delete([]byte(v.eventID)); err != nil {
 			return nil, false, err

@@ -205,6 +205,9 @@ func (s *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 		if err := indexSub(tx, sub, false); err != nil {
 			return err
 		}
+		if err := deleteFeed(tx, id); err != nil {
+			return err
+		}
 		prefix := prefixed(id)
 		var pending []*deliveryRecord
 		c := tx.Bucket(bucketDlvBySub).Cursor()

@@ -28,7 +28,7 @@ func BenchmarkPublish(b *testing.B) {
 					ID: fmt.Sprintf("dlv_%012d", i), EventID: id, EventType: e.Type, SubscriptionID: "sub_1", Tenant: "acme",
 					State: webhook.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,
 				}
-				return s.EventInsert(ctx, e, []*webhook.Delivery{d})
+				return s.EventInsert(ctx, e, []*webhook.Delivery{d}, nil)
 			}
 			b.ReportAllocs()
 			if n == 1 {

@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,12 +53,22 @@ type Store struct {
 	byTenant map[string][]string // tenant -> subscription IDs, sorted
 
 	events map[string]*webhook.Event
+	byTime []*webhook.Event // the events by Timestamp, then ID
+
+	feeds map[string]*feed // pull subscription ID -> its feed
 
 	deliveries map[string]*entry
 	bySub      map[string]map[string]struct{} // subscription ID -> delivery IDs
 	byEvent    map[string][]string            // event ID -> delivery IDs
 	queues     map[string]*subQueue           // subscription ID -> its pending deliveries
 	heads      headQueue                      // the queues that are not empty
+}
+
+// feed is the ordered feed of one pull subscription. Nothing is ever
+// removed from it, so entries[i] has Seq i+1.
+type feed struct {
+	entries   []webhook.FeedEntry // without Event
+	committed uint64
 }
 
 // subQueue holds the pending deliveries of one subscription.
@@ -90,6 +101,7 @@ func New() *Store {
 		subs:       make(map[string]*webhook.Subscription),
 		byTenant:   make(map[string][]string),
 		events:     make(map[string]*webhook.Event),
+		feeds:      make(map[string]*feed),
 		deliveries: make(map[string]*entry),
 		bySub:      make(map[string]map[string]struct{}),
 		byEvent:    make(map[string][]string),
@@ -195,6 +207,7 @@ func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 		return notFound("subscription", id)
 	}
 	delete(m.subs, id)
+	delete(m.feeds, id)
 	m.removeFromTenant(s.Tenant, id)
 	for did := range m.bySub[id] {
 		e := m.deliveries[did]
@@ -228,10 +241,11 @@ func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string)
 	return out, nil
 }
 
-// EventInsert stores copies of e and its deliveries under one lock. When an
-// event with the same ID exists, or a delivery ID is already stored, it
-// stores nothing; the first case wraps webhook.ErrEventExists.
-func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []*webhook.Delivery) error {
+// EventInsert stores copies of e, its deliveries and its feed entries under
+// one lock. When an event with the same ID exists, or a delivery ID is
+// already stored, it stores nothing; the first case wraps
+// webhook.ErrEventExists.
+func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []*webhook.Delivery, feedEntries []*webhook.FeedEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -250,7 +264,30 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 			}
 		}
 	}
-	m.events[e.ID] = e.Clone()
+	stored := e.Clone()
+	m.events[e.ID] = stored
+	i, _ := slices.BinarySearchFunc(m.byTime, stored, compareEvents)
+	m.byTime = slices.Insert(m.byTime, i, stored)
+	for _, fe := range feedEntries {
+		if _, ok := m.subs[fe.SubscriptionID]; !ok {
+			continue // deleted since Publish matched it
+		}
+		f := m.feeds[fe.SubscriptionID]
+		if f == nil {
+			f = &feed{}
+			m.feeds[fe.SubscriptionID] = f
+		}
+		at := fe.PublishedAt
+		if n := len(f.entries); n > 0 && at.Before(f.entries[n-1].PublishedAt) {
+			at = f.entries[n-1].PublishedAt
+		}
+		f.entries = append(f.entries, webhook.FeedEntry{
+			SubscriptionID: fe.SubscriptionID,
+			Seq:            uint64(len(f.entries) + 1),
+			EventID:        e.ID,
+			PublishedAt:    at,
+		})
+	}
 	ids := make([]string, len(deliveries))
 	for i, d := range deliveries {
 		ent := &entry{d: d.Clone(), index: -1}
@@ -280,6 +317,123 @@ func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 		return nil, notFound("event", id)
 	}
 	return e.Clone(), nil
+}
+
+// compareEvents orders events by Timestamp, then ID.
+func compareEvents(a, b *webhook.Event) int {
+	if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// EventList returns copies of the events that pass q, in the order of
+// Timestamp then ID (newest first with q.Newest). It finds where to start
+// by binary search in an index of events by time, so pages are read in time
+// proportional to their size plus the events that the filters skip.
+func (m *Store) EventList(ctx context.Context, q webhook.EventQuery) ([]*webhook.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*webhook.Event
+	take := func(e *webhook.Event) bool {
+		if q.Limit > 0 && len(out) >= q.Limit {
+			return false
+		}
+		if q.Keep(e) {
+			out = append(out, e.Clone())
+		}
+		return true
+	}
+	if q.Newest {
+		// Events beyond the cursor and before Until form a prefix.
+		n := sort.Search(len(m.byTime), func(i int) bool {
+			e := m.byTime[i]
+			return !q.Beyond(e) || (!q.Until.IsZero() && !e.Timestamp.Before(q.Until))
+		})
+		for i := n - 1; i >= 0; i-- {
+			e := m.byTime[i]
+			if !q.Since.IsZero() && e.Timestamp.Before(q.Since) || !take(e) {
+				break
+			}
+		}
+		return out, nil
+	}
+	start := sort.Search(len(m.byTime), func(i int) bool {
+		e := m.byTime[i]
+		return q.Beyond(e) && (q.Since.IsZero() || !e.Timestamp.Before(q.Since))
+	})
+	for _, e := range m.byTime[start:] {
+		if !q.Until.IsZero() && !e.Timestamp.Before(q.Until) || !take(e) {
+			break
+		}
+	}
+	return out, nil
+}
+
+// FeedRead reads a pull subscription's feed; see webhook.Store. It finds
+// the expired entries by binary search, publication times being
+// non-decreasing along a feed.
+func (m *Store) FeedRead(ctx context.Context, p webhook.FeedReadParams) (*webhook.FeedPage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	page := &webhook.FeedPage{After: p.After}
+	f := m.feeds[p.SubscriptionID]
+	if f == nil {
+		if p.FromCommitted {
+			page.After = 0
+		}
+		return page, nil
+	}
+	page.Committed, page.Last = f.committed, uint64(len(f.entries))
+	if p.FromCommitted {
+		page.After = f.committed
+	}
+	if !p.Since.IsZero() {
+		expired := sort.Search(len(f.entries), func(i int) bool { return !f.entries[i].PublishedAt.Before(p.Since) })
+		if page.After < uint64(expired) {
+			page.Expired, page.Oldest = true, uint64(expired)
+			return page, nil
+		}
+	}
+	size := 0
+	for seq := page.After + 1; seq <= page.Last && len(page.Entries) < p.Limit; seq++ {
+		fe := f.entries[seq-1]
+		ev := m.events[fe.EventID]
+		size += len(ev.Data)
+		if p.MaxBytes > 0 && len(page.Entries) > 0 && size > p.MaxBytes {
+			break
+		}
+		fe.Event = ev.Clone()
+		page.Entries = append(page.Entries, &fe)
+	}
+	return page, nil
+}
+
+// FeedCommit records the committed position of a feed; see webhook.Store.
+func (m *Store) FeedCommit(ctx context.Context, subscriptionID string, seq uint64, rewind bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.subs[subscriptionID]; !ok {
+		return notFound("subscription", subscriptionID)
+	}
+	f := m.feeds[subscriptionID]
+	if f == nil {
+		f = &feed{}
+		m.feeds[subscriptionID] = f
+	}
+	if seq > f.committed || rewind {
+		f.committed = seq
+	}
+	return nil
 }
 
 // DeliveryClaim leases up to p.Limit due pending deliveries, earliest

@@ -147,7 +147,7 @@ func insertSubs(t *testing.T, s webhook.Store, subs ...*webhook.Subscription) {
 // publish stores an event with ID eventID and the given deliveries.
 func publish(t *testing.T, s webhook.Store, eventID string, ds ...*webhook.Delivery) {
 	t.Helper()
-	require.NoError(t, s.EventInsert(t.Context(), newEvent(eventID, "", "invoice.paid"), ds))
+	require.NoError(t, s.EventInsert(t.Context(), newEvent(eventID, "", "invoice.paid"), ds, nil))
 }
 
 // pendingAt stores one event per delivery, each due at the given time; IDs
@@ -481,7 +481,7 @@ func testEventInsertGet(t *testing.T, s webhook.Store) {
 	e := newEvent("evt_1", "acme", "invoice.paid")
 	d1 := newDelivery("dlv_1", "evt_1", "sub_1", "acme", t0)
 	d2 := newDelivery("dlv_2", "evt_1", "sub_2", "acme", t0)
-	require.NoError(t, s.EventInsert(ctx, e, []*webhook.Delivery{d1, d2}))
+	require.NoError(t, s.EventInsert(ctx, e, []*webhook.Delivery{d1, d2}, nil))
 
 	got, err := s.EventGet(ctx, "evt_1")
 	require.NoError(t, err)
@@ -490,7 +490,7 @@ func testEventInsertGet(t *testing.T, s webhook.Store) {
 	requireDelivery(t, d2, getDelivery(t, s, "dlv_2"))
 
 	// An event without deliveries (nothing subscribed) is stored too.
-	require.NoError(t, s.EventInsert(ctx, newEvent("evt_2", "acme", "user.created"), nil))
+	require.NoError(t, s.EventInsert(ctx, newEvent("evt_2", "acme", "user.created"), nil, nil))
 	_, err = s.EventGet(ctx, "evt_2")
 	require.NoError(t, err)
 
@@ -504,12 +504,12 @@ func testEventInsertDuplicate(t *testing.T, s webhook.Store) {
 	ctx := t.Context()
 	e := newEvent("evt_1", "acme", "invoice.paid")
 	d1 := newDelivery("dlv_1", "evt_1", "sub_1", "acme", t0)
-	require.NoError(t, s.EventInsert(ctx, e, []*webhook.Delivery{d1}))
+	require.NoError(t, s.EventInsert(ctx, e, []*webhook.Delivery{d1}, nil))
 
 	again := newEvent("evt_1", "acme", "order.created")
 	again.Data = []byte(`{"other":true}`)
 	d2 := newDelivery("dlv_2", "evt_1", "sub_2", "acme", t0)
-	err := s.EventInsert(ctx, again, []*webhook.Delivery{d2})
+	err := s.EventInsert(ctx, again, []*webhook.Delivery{d2}, nil)
 	require.ErrorIs(t, err, webhook.ErrEventExists)
 
 	got, err := s.EventGet(ctx, "evt_1")
@@ -535,7 +535,7 @@ func testEventInsertDuplicateDelivery(t *testing.T, s webhook.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := s.EventInsert(ctx, newEvent("evt_2", "", "invoice.paid"), tt.ds)
+			err := s.EventInsert(ctx, newEvent("evt_2", "", "invoice.paid"), tt.ds, nil)
 			require.Error(t, err)
 			require.NotErrorIs(t, err, webhook.ErrEventExists, "the event itself is new")
 			_, err = s.EventGet(ctx, "evt_2")
@@ -555,7 +555,7 @@ func testEventAndDeliveryCopies(t *testing.T, s webhook.Store) {
 	wantEvent := e.Clone()
 	d := newDelivery("dlv_1", "evt_1", "sub_1", "acme", t0)
 	wantDelivery := d.Clone()
-	require.NoError(t, s.EventInsert(ctx, e, []*webhook.Delivery{d}))
+	require.NoError(t, s.EventInsert(ctx, e, []*webhook.Delivery{d}, nil))
 	e.Data[0] = '['
 	e.Metadata["actor"] = "mallory"
 	d.State = webhook.DeliveryFailed
@@ -952,13 +952,13 @@ func testDeliveryGetList(t *testing.T, s webhook.Store) {
 	require.NoError(t, s.EventInsert(t.Context(), newEvent("evt_1", "acme", "invoice.paid"), []*webhook.Delivery{
 		newDelivery("d1", "evt_1", "sub_a", "acme", t0.Add(-3*time.Second)),
 		newDelivery("d2", "evt_1", "sub_b", "acme", t0.Add(-2*time.Second)),
-	}))
+	}, nil))
 	require.NoError(t, s.EventInsert(t.Context(), newEvent("evt_2", "globex", "invoice.paid"), []*webhook.Delivery{
 		newDelivery("d3", "evt_2", "sub_c", "globex", t0.Add(-time.Second)),
-	}))
+	}, nil))
 	require.NoError(t, s.EventInsert(t.Context(), newEvent("evt_3", "acme", "invoice.paid"), []*webhook.Delivery{
 		newDelivery("d4", "evt_3", "sub_a", "acme", t0),
-	}))
+	}, nil))
 	finish(t, s, "d1", t0, webhook.DeliverySucceeded, 200)
 	finish(t, s, "d2", t0, webhook.DeliveryFailed, 500)
 
@@ -1126,7 +1126,7 @@ func testConcurrentClaims(t *testing.T, s webhook.Store) {
 			for i := range perWorker {
 				id := fmt.Sprintf("w%d-%04d", w, i)
 				d := newDelivery("dlv_"+id, "evt_"+id, fmt.Sprintf("sub_%d", i%5), "", t0.Add(time.Duration(i)*time.Millisecond))
-				if err := s.EventInsert(ctx, newEvent("evt_"+id, "", "invoice.paid"), []*webhook.Delivery{d}); err != nil {
+				if err := s.EventInsert(ctx, newEvent("evt_"+id, "", "invoice.paid"), []*webhook.Delivery{d}, nil); err != nil {
 					errs <- err
 					return
 				}
