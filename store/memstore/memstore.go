@@ -25,8 +25,9 @@
 //
 // Everything is lost when the process exits: use store/boltstore when
 // published events must survive a restart. Nothing is ever removed except
-// by SubscriptionDelete (which removes only the subscription), so memory
-// grows with every event published. Unfiltered SubscriptionList and
+// by SubscriptionDelete (which removes the subscription and its pull feed),
+// so memory grows with every event published; pull feeds honour the
+// Dispatcher's retention by hiding older entries, not by freeing them. Unfiltered SubscriptionList and
 // DeliveryList calls sort every record: they are meant for inspection, not
 // for hot paths.
 package memstore

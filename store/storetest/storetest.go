@@ -25,7 +25,13 @@
 //     cancellation by SubscriptionDelete: its token is refused afterwards
 //     with ErrLeaseLost.
 //   - EventInsert refuses a delivery ID that is already stored, storing
-//     nothing.
+//     nothing (no feed entry either).
+//   - Pull feeds (feed.go): MaxBytes counts len(Event.Data) and keeps an
+//     entry only while the sum stays at or below it; an entry published
+//     exactly at FeedReadParams.Since is retained; concurrent EventInserts
+//     never let a reader see an entry before the ones preceding it.
+//   - EventList orders by Timestamp then ID, and a cursor position need
+//     not be a stored event.
 //
 // Times read back are compared with time.Time.Equal semantics (they are
 // converted to UTC first), so a backend may drop monotonic readings and
@@ -81,6 +87,16 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"DeliveryReset", testDeliveryReset},
 		{"SubscriptionDeleteCancels", testSubscriptionDeleteCancels},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"FeedAppendRead", testFeedAppendRead},
+		{"FeedMaxBytes", testFeedMaxBytes},
+		{"FeedRetention", testFeedRetention},
+		{"FeedPublishedAtNeverDecreases", testFeedPublishedAtNeverDecreases},
+		{"FeedCommit", testFeedCommit},
+		{"FeedDuplicateEvent", testFeedDuplicateEvent},
+		{"FeedSubscriptionGone", testFeedSubscriptionGone},
+		{"FeedConcurrent", testFeedConcurrent},
+		{"EventList", testEventList},
+		{"DeliveryListTimeRange", testDeliveryListTimeRange},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
