@@ -421,7 +421,10 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 		return fail("request failed", err)
 	}
 	defer resp.Body.Close()
-	kept, _ := io.ReadAll(io.LimitReader(resp.Body, responseBodyRead))
+	var kept []byte
+	if resp.Body != http.NoBody { // else an empty answer (204): spare ReadAll's buffer.
+		kept, _ = io.ReadAll(io.LimitReader(resp.Body, responseBodyRead))
+	}
 	a.Duration = d.now().Sub(start)
 	a.StatusCode = resp.StatusCode
 	a.ResponseBody = string(kept[:min(len(kept), responseBodyKept)])

@@ -53,6 +53,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -64,7 +65,10 @@ type options struct {
 	warmup   time.Duration // unmeasured start of one round
 	smoke    bool
 	logger   string // -logger
-	dir      string // for bbolt files
+	side     string // -side: both, lib or raw
+	// concurrency lists the concurrencies of the throughput scenario.
+	concurrency []int
+	dir         string // for bbolt files
 
 	// Sizes, smaller in smoke mode.
 	fanoutSubs, fanoutMatch     int // one event to fanoutMatch of fanoutSubs
@@ -88,6 +92,8 @@ func main() {
 	)
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds of library and raw per measurement")
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "measured window of one round")
+	flag.StringVar(&o.side, "side", "both", "run both sides, or only the library (lib) or the raw reference (raw), for profiling one")
+	conc := flag.String("concurrency", "1,8,32,128", "concurrencies of the throughput scenario, comma separated")
 	flag.BoolVar(&o.smoke, "smoke", false, "run every scenario tiny, in a few seconds (CI); targets are not judged")
 	flag.StringVar(&o.dir, "dir", "", "directory for bbolt files (default: a temporary directory)")
 	flag.IntVar(&o.memoryPending, "memory-pending", 1_000_000, "pending deliveries in the memory scenario")
@@ -95,6 +101,13 @@ func main() {
 	flag.Parse()
 
 	o.warmup = o.duration / 5
+	for _, f := range strings.Split(*conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fatal(fmt.Errorf("-concurrency: %q is not a positive number", f))
+		}
+		o.concurrency = append(o.concurrency, n)
+	}
 	o.logger = *logger
 	switch *logger {
 	case "default":

@@ -54,7 +54,7 @@ func scenarioThroughput(ctx context.Context, o *options) ([]row, error) {
 	rc := newReceiver()
 	defer rc.Close()
 	var rows, cpuRows []row
-	for _, c := range []int{1, 8, 32, 128} {
+	for _, c := range o.concurrency {
 		lib, raw, libCPU, rawCPU, err := deliveredRounds(ctx, o, rc, c, bodySize)
 		if err != nil {
 			return nil, fmt.Errorf("concurrency %d: %w", c, err)
