@@ -35,6 +35,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/deliveries/{D}", "", ok(200)},
 		{"POST", "/deliveries/{D}/retry", "", ok(409)}, // authorized, but the delivery is pending
 		{"POST", "/events", `{"type": "order.created", "data": {}}`, want{202, 403, 403, 202, 401}},
+		// Authorized callers get to the Dispatcher, which refuses to poll
+		// a push subscription.
+		{"GET", "/subscriptions/{A}/events?timeout=1", "", ok(409)},
+		{"PUT", "/subscriptions/{A}/cursor", `{"cursor": "cur_x"}`, ok(409)},
 	}
 	for _, tt := range tests {
 		for _, caller := range []struct {

@@ -25,6 +25,8 @@
 //	GET    /subscriptions/{id}/deliveries       list: state, eventId, cursor, limit
 //	GET    /deliveries/{id}                     get, with the attempt log
 //	POST   /deliveries/{id}/retry               send again; 409 while pending
+//	GET    /subscriptions/{id}/events           pull: cursor, limit, maxBatchSize, timeout, autoCommit
+//	PUT    /subscriptions/{id}/cursor           pull: commit {"cursor": "..."}; with "reset": true, move anywhere
 //	POST   /events                              publish (admins), only with Config.AllowPublish
 //	GET    /openapi.json                        the OpenAPI 3.1 document of these routes; public
 //
@@ -61,6 +63,22 @@
 // last page has no nextCursor. The limit parameter is 1 to LimitMax,
 // LimitDefault when absent.
 //
+// # Pull subscriptions
+//
+// A subscription created with "mode": "pull" has no URL: its consumer
+// reads its events with GET /subscriptions/{id}/events (Dispatcher.Poll).
+// The answer is {"data": [{"cursor", "publishedAt", "event"}],
+// "nextCursor", "more"}. Without events it waits up to timeout seconds (1
+// to 300, default 10) for one, so the host's http.Server WriteTimeout must
+// be longer than the longest timeout its consumers use. Events are not
+// consumed by reading them: PUT /subscriptions/{id}/cursor with
+// {"cursor": nextCursor} commits the batch (the position only moves
+// forward), or poll with autoCommit=true (at most once). {"cursor":
+// "oldest", "reset": true} rewinds to the oldest retained event, "latest"
+// skips the backlog. One poll per subscription runs at a time: another is
+// answered 409 concurrent_poll. A cursor before the retention period is
+// answered 410 cursor_expired.
+//
 // # Errors
 //
 // Every error is answered in one shape:
@@ -71,7 +89,8 @@
 // field, wrong type, bad query parameter), 401 unauthenticated (with
 // WWW-Authenticate: Config.Challenge), 403
 // forbidden, 404 not_found, 405 method_not_allowed (with an Allow header),
-// 409 delivery_pending, 413 body_too_large (Config.MaxBodyBytes), 415
+// 409 delivery_pending, concurrent_poll or not_pull_subscription, 410
+// cursor_expired, 413 body_too_large (Config.MaxBodyBytes), 415
 // unsupported_media_type, 422 validation_failed (every invalid field
 // listed by its JSON path) and 500 internal, whose cause is logged to
 // Config.Logger and not answered.

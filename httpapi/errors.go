@@ -18,6 +18,9 @@ const (
 	codeNotFound             = "not_found"              // 404
 	codeMethodNotAllowed     = "method_not_allowed"     // 405
 	codeDeliveryPending      = "delivery_pending"       // 409
+	codeConcurrentPoll       = "concurrent_poll"        // 409
+	codeNotPull              = "not_pull_subscription"  // 409
+	codeCursorExpired        = "cursor_expired"         // 410
 	codeBodyTooLarge         = "body_too_large"         // 413
 	codeUnsupportedMediaType = "unsupported_media_type" // 415
 	codeValidation           = "validation_failed"      // 422
@@ -120,7 +123,7 @@ func toAPIError(err error) (e *apiError, ok bool) {
 // writeError answers err in the JSON error shape.
 func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := toAPIError(err)
-	if !ok {
+	if !ok && r.Context().Err() == nil { // else the client is gone: nothing went wrong here.
 		a.cfg.Logger.ErrorContext(r.Context(), "management API request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	if e.status == http.StatusUnauthorized {

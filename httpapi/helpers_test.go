@@ -56,8 +56,9 @@ type testBundle struct {
 
 // bundleOpts adjust setup.
 type bundleOpts struct {
-	cfg    Config // Authorize is set by setup
-	subURL string // URL of the fixture subscriptions; a placeholder by default
+	cfg    Config         // Authorize is set by setup
+	subURL string         // URL of the fixture subscriptions; a placeholder by default
+	wcfg   webhook.Config // the Dispatcher's; AllowPrivateNetworks is set
 }
 
 // setup returns a fresh bundle. The dispatcher is not started.
@@ -67,10 +68,12 @@ func setup(t *testing.T, o *bundleOpts) *testBundle {
 		o = &bundleOpts{}
 	}
 	s := &spyStore{Store: memstore.New(), updates: make(chan webhook.DeliveryUpdate, 100)}
-	d, err := webhook.NewDispatcher(s, &webhook.Config{
-		AllowPrivateNetworks: true, // test receivers listen on 127.0.0.1.
-		Backoff:              func(int) time.Duration { return time.Hour },
-	})
+	wcfg := o.wcfg
+	wcfg.AllowPrivateNetworks = true // test receivers listen on 127.0.0.1.
+	if wcfg.Backoff == nil {
+		wcfg.Backoff = func(int) time.Duration { return time.Hour }
+	}
+	d, err := webhook.NewDispatcher(s, &wcfg)
 	require.NoError(t, err)
 	b := &testBundle{d: d, store: s, logged: &bytes.Buffer{}}
 	url := o.subURL

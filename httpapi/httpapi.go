@@ -208,6 +208,9 @@ func (a *api) routeTable() []route {
 		{method: "GET", path: "/subscriptions/{id}/deliveries", handler: a.subscriptionDeliveries},
 		{method: "GET", path: "/deliveries/{id}", handler: a.deliveryGet},
 		{method: "POST", path: "/deliveries/{id}/retry", handler: a.deliveryRetry},
+
+		{method: "GET", path: "/subscriptions/{id}/events", handler: a.subscriptionPoll},
+		{method: "PUT", path: "/subscriptions/{id}/cursor", handler: a.subscriptionCursor},
 	}
 	if a.cfg.AllowPublish {
 		rs = append(rs, route{method: "POST", path: "/events", admin: true, handler: a.eventPublish})

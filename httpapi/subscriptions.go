@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 type subscriptionIn struct {
 	Name            string            `json:"name"`
 	Description     string            `json:"description"`
+	Mode            string            `json:"mode"`
 	URL             string            `json:"url"`
 	Method          string            `json:"method"`
 	EventTypes      []string          `json:"eventTypes"`
@@ -47,6 +49,7 @@ func (s *subscriptionIn) subscription(tenant string) webhook.Subscription {
 		Tenant:          tenant,
 		Name:            s.Name,
 		Description:     s.Description,
+		Mode:            webhook.Mode(s.Mode),
 		URL:             s.URL,
 		Method:          s.Method,
 		EventTypes:      s.EventTypes,
@@ -89,8 +92,9 @@ type subscriptionOut struct {
 	Tenant                  string            `json:"tenant"`
 	Name                    string            `json:"name,omitempty"`
 	Description             string            `json:"description,omitempty"`
-	URL                     string            `json:"url"`
-	Method                  string            `json:"method"`
+	Mode                    string            `json:"mode"`
+	URL                     string            `json:"url,omitempty"`
+	Method                  string            `json:"method,omitempty"`
 	EventTypes              []string          `json:"eventTypes"`
 	Secret                  string            `json:"secret,omitempty"`
 	Headers                 map[string]string `json:"headers,omitempty"`
@@ -115,6 +119,7 @@ func subscriptionJSON(s webhook.Subscription) subscriptionOut {
 		Tenant:          s.Tenant,
 		Name:            s.Name,
 		Description:     s.Description,
+		Mode:            cmp.Or(string(s.Mode), string(webhook.ModePush)),
 		URL:             s.URL,
 		Method:          s.Method,
 		EventTypes:      s.EventTypes,
@@ -147,6 +152,7 @@ func subscriptionInFrom(s webhook.Subscription) subscriptionIn {
 	return subscriptionIn{
 		Name:            s.Name,
 		Description:     s.Description,
+		Mode:            string(s.Mode),
 		URL:             s.URL,
 		Method:          s.Method,
 		EventTypes:      s.EventTypes,
