@@ -68,7 +68,7 @@ func TestBadInput(t *testing.T) {
 		{"PATCH unknown field", "PATCH", "/subscriptions/{A}", `{"nmae": "x"}`, "application/merge-patch+json", 400, codeBadRequest, []string{"nmae"}},
 		{"PATCH wrong type", "PATCH", "/subscriptions/{A}", `{"eventTypes": [1]}`, "application/merge-patch+json", 400, codeBadRequest, []string{"eventTypes"}},
 		{"PATCH invalid value", "PATCH", "/subscriptions/{A}", `{"method": "GET", "eventTypes": []}`, "application/merge-patch+json", 422, codeValidation, []string{"method", "eventTypes"}},
-		{"PATCH removes required", "PATCH", "/subscriptions/{A}", `{"url": null}`, "application/merge-patch+json", 422, codeValidation, []string{"url"}},
+		{"PATCH removes required", "PATCH", "/subscriptions/{A}", `{"eventTypes": null}`, "application/merge-patch+json", 422, codeValidation, []string{"eventTypes"}},
 		{"PATCH secret", "PATCH", "/subscriptions/{A}", `{"secret": "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`, "application/merge-patch+json", 422, codeValidation, []string{"secret"}},
 		{"PATCH no content type", "PATCH", "/subscriptions/{A}", `{}`, "-", 415, codeUnsupportedMediaType, nil},
 		{"PATCH oversized", "PATCH", "/subscriptions/{A}", big, "application/merge-patch+json", 413, codeBodyTooLarge, nil},
