@@ -178,7 +178,7 @@ func New(d *webhook.Dispatcher, cfg *Config) http.Handler {
 		a.writeError(w, r, &apiError{
 			status:  http.StatusNotFound,
 			code:    codeNotFound,
-			message: fmt.Sprintf("no route for %s; GET /openapi.json lists the routes", r.URL.Path),
+			message: fmt.Sprintf("no route for %s; GET /openapi.json lists the routes", truncate(r.URL.Path, 128)),
 		})
 	})
 	return a
