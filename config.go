@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 )
@@ -118,7 +117,7 @@ func (c Config) withDefaults() Config {
 		c.LeaseDuration = max(LeaseDurationDefault, c.AttemptTimeout+time.Minute)
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = MaxAttemptsDefault

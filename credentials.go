@@ -61,10 +61,6 @@ type SecretResolver interface {
 	Resolve(ctx context.Context, ref string) (string, error)
 }
 
-// ErrUnresolvedSecret is wrapped by the error of an attempt whose
-// credential reference could not be resolved.
-var ErrUnresolvedSecret = errors.New("webhook: credential reference not resolved")
-
 // EnvResolver resolves "env://NAME" to the environment variable NAME. An
 // unset variable is an error.
 //

@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
+	"slices"
 	"time"
 )
 
@@ -62,6 +62,9 @@ func (d *Delivery) Clone() *Delivery {
 	c := *d
 	if d.Attempts != nil {
 		c.Attempts = append([]Attempt(nil), d.Attempts...)
+		for i := range c.Attempts {
+			c.Attempts[i].MissingValues = slices.Clone(c.Attempts[i].MissingValues)
+		}
 	}
 	return &c
 }
@@ -299,8 +302,9 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
 		d.record(ctx, log, update)
 		return
 	}
-	if ctx.Err() != nil {
-		// Hard stop: the attempt was cut short by us, not the receiver.
+	if ctx.Err() != nil && attempt.StatusCode == 0 {
+		// Hard stop before any answer: the attempt was cut short by us,
+		// not the receiver. An answer already received is recorded below.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 		defer cancel()
 		if err := d.store.DeliveryRelease(rctx, dl.ID, dl.LeaseToken); err != nil && !errors.Is(err, ErrLeaseLost) {
@@ -349,7 +353,7 @@ func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, u DeliveryUpd
 	err := d.store.DeliveryUpdate(ctx, u)
 	switch {
 	case errors.Is(err, ErrLeaseLost):
-		log.WarnContext(ctx, "delivery lease lost before its outcome was recorded; it will be attempted again", "state", u.State)
+		log.WarnContext(ctx, "delivery changed while it was attempted (its lease expired, or its subscription was deleted or it was reset); this outcome is not recorded", "state", u.State)
 		return
 	case err != nil:
 		log.ErrorContext(ctx, "recording delivery outcome failed; attempted again when its lease expires", "error", err)
@@ -367,6 +371,9 @@ func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, u DeliveryUpd
 
 // disable turns a subscription off after its receiver answered 410 Gone.
 func (d *Dispatcher) disable(ctx context.Context, log *slog.Logger, sub *Subscription) {
+	// Like the outcome, the answer must hold through a hard stop.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	cur, err := d.store.SubscriptionGet(ctx, sub.ID)
 	if err == nil && !cur.Disabled {
 		cur.Disabled, cur.UpdatedAt = true, d.now()
@@ -390,7 +397,11 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 		a.Error = what + ": " + err.Error()
 		return a, nil, err
 	}
-	p, err := d.prepare(ctx, sub, ev)
+	// One deadline for everything the attempt does, credential resolution
+	// and the transform included, so that it cannot outlive its lease.
+	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
+	defer cancel()
+	p, err := d.prepare(actx, sub, ev)
 	if p != nil {
 		a.MissingValues = p.missing
 	}
@@ -401,8 +412,6 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 	if err != nil {
 		return fail("preparing the request", err)
 	}
-	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
-	defer cancel()
 	req, err := newRequest(actx, p.c, ev, p.req, start)
 	if err != nil {
 		return fail("preparing the request", err)
@@ -413,12 +422,7 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 		if errors.Is(actx.Err(), context.DeadlineExceeded) {
 			return fail("no answer", fmt.Errorf("attempt timeout (%s) reached", d.cfg.AttemptTimeout))
 		}
-		// url.Error repeats the URL, which may carry a token: drop it.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fail("request failed", err)
+		return fail("request failed", withoutURL(err))
 	}
 	defer resp.Body.Close()
 	var kept []byte

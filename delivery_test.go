@@ -1,11 +1,15 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -490,4 +494,195 @@ func TestDeliveryListFilters(t *testing.T) {
 
 	_, err = b.d.DeliveryGet(ctx, "dlv_missing")
 	require.True(t, errors.Is(err, webhook.ErrNotFound))
+}
+
+// A 2xx answer received before Shutdown's deadline is recorded even when
+// the deadline cuts the reading of its body.
+func TestShutdownRecordsAnAnswerAlreadyReceived(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	answered, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		close(answered)
+		<-release // a slow response body
+	}))
+	defer srv.Close()
+	defer close(release)
+	b.subscribe(t, srv.URL, "*")
+	ctx := context.Background()
+	require.NoError(t, b.d.Start(ctx))
+	res := b.publish(t, webhook.Event{Type: "a"})
+	<-answered
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, b.d.Shutdown(sctx), context.DeadlineExceeded)
+	dl, err := b.d.DeliveryGet(ctx, res.DeliveryIDs[0])
+	require.NoError(t, err)
+	require.Equal(t, webhook.DeliverySucceeded, dl.State, "the receiver answered 200")
+}
+
+// Shutdown must not return while an attempt is in flight.
+func TestShutdownDoesNotReturnBeforeInFlightAttemptEnds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	release := make(chan struct{})
+	rcv := newReceiver(t, func(w http.ResponseWriter) {
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	})
+	b.subscribe(t, rcv.URL, "*")
+	require.NoError(t, b.d.Start(ctx))
+	b.publish(t, webhook.Event{Type: "a"})
+	rcv.next(t)
+	done := make(chan error, 1)
+	go func() { done <- b.d.Shutdown(ctx) }()
+	require.Never(t, func() bool { return len(done) > 0 }, 100*time.Millisecond, 5*time.Millisecond)
+	close(release)
+	require.NoError(t, <-done)
+}
+
+// The retry schedule follows the attempt count stored with the delivery,
+// so a new Dispatcher on the same store continues it.
+func TestRetryScheduleContinuesAcrossRestart(t *testing.T) {
+	t.Parallel()
+	store := &spyStore{Store: memstore.New(), updates: make(chan webhook.DeliveryUpdate, 10)}
+	rcv := newReceiver(t, status(http.StatusInternalServerError))
+	var seen []int
+	newDispatcher := func() *webhook.Dispatcher {
+		d, err := webhook.NewDispatcher(store, &webhook.Config{AllowPrivateNetworks: true, Backoff: func(n int) time.Duration {
+			seen = append(seen, n)
+			return time.Millisecond
+		}})
+		require.NoError(t, err)
+		return d
+	}
+	first := &testBundle{d: newDispatcher(), store: store}
+	first.subscribe(t, rcv.URL, "*")
+	first.publish(t, webhook.Event{Type: "a"})
+	ctx := context.Background()
+	require.NoError(t, first.d.Start(ctx))
+	first.nextUpdate(t)
+	first.nextUpdate(t)
+	require.NoError(t, first.d.Shutdown(ctx))
+	for len(store.updates) > 0 { // an attempt that finished during shutdown
+		<-store.updates
+	}
+	n := len(seen)
+
+	second := &testBundle{d: newDispatcher(), store: store}
+	second.start(t)
+	second.nextUpdate(t)
+	require.Equal(t, n+1, seen[len(seen)-1], "the schedule goes on from the stored count")
+	for i, v := range seen {
+		require.Equal(t, i+1, v)
+	}
+}
+
+// A delivery claimed by a worker that died is delivered once its lease
+// expires.
+func TestExpiredLeaseIsDeliveredAgain(t *testing.T) {
+	t.Parallel()
+	var now atomic.Pointer[time.Time]
+	start := time.Now()
+	now.Store(&start)
+	b := setup(t, &webhook.Config{Now: func() time.Time { return *now.Load() }, LeaseDuration: time.Minute})
+	rcv := newReceiver(t)
+	b.subscribe(t, rcv.URL, "*")
+	res := b.publish(t, webhook.Event{Type: "a"})
+	// A "crashed worker" claims it and never reports back.
+	claimed, err := b.store.DeliveryClaim(context.Background(), webhook.ClaimParams{Now: start, Limit: 10, LeaseToken: "dead", LeasedUntil: start.Add(time.Minute)})
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+	later := start.Add(2 * time.Minute)
+	now.Store(&later)
+	b.start(t)
+	rcv.next(t)
+	u := b.nextUpdate(t)
+	require.Equal(t, res.DeliveryIDs[0], u.DeliveryID)
+	require.Equal(t, webhook.DeliverySucceeded, u.State)
+}
+
+// Credential resolution and transforms run inside the attempt timeout, so
+// a hung resolver cannot hold a delivery past its lease.
+func TestSlowResolverIsBoundedByAttemptTimeout(t *testing.T) {
+	t.Parallel()
+	resolver := resolverFunc(func(ctx context.Context, ref string) (string, error) {
+		<-ctx.Done()
+		return "", ctx.Err()
+	})
+	b := setup(t, &webhook.Config{Secrets: resolver, AttemptTimeout: 50 * time.Millisecond, Backoff: func(int) time.Duration { return time.Hour }})
+	rcv := newReceiver(t)
+	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"},
+		Auth: &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "config://t"}}})
+	require.NoError(t, err)
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a"})
+	u := b.nextUpdate(t)
+	require.Equal(t, webhook.DeliveryPending, u.State)
+	require.Contains(t, u.LastError, "deadline exceeded")
+	require.Empty(t, rcv.got)
+}
+
+func TestDeliveryGetReturnsACopy(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	rcv := newReceiver(t)
+	ctx := context.Background()
+	_, err := b.d.SubscriptionCreate(ctx, webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"}, Template: `{"a": "{{Body.nope}}"}`})
+	require.NoError(t, err)
+	b.start(t)
+	res := b.publish(t, webhook.Event{Type: "a"})
+	b.nextUpdate(t)
+	dl, err := b.d.DeliveryGet(ctx, res.DeliveryIDs[0])
+	require.NoError(t, err)
+	dl.Attempts[0].MissingValues[0] = "mutated"
+	again, err := b.d.DeliveryGet(ctx, res.DeliveryIDs[0])
+	require.NoError(t, err)
+	require.Equal(t, "Body.nope", again.Attempts[0].MissingValues[0])
+}
+
+// syncBuffer is a bytes.Buffer safe for the dispatcher's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestNoSecretsInLogs(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	b := setup(t, &webhook.Config{MaxAttempts: 2, Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	rcv := newReceiver(t, status(http.StatusInternalServerError))
+	ctx := context.Background()
+	sub, err := b.d.SubscriptionCreate(ctx, webhook.Subscription{URL: rcv.URL + "/h?token=qtok123", EventTypes: []string{"*"},
+		Auth: &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "btok456"}, Headers: map[string]string{"api-key": "hk789"}}})
+	require.NoError(t, err)
+	rotated, err := b.d.SubscriptionRotateSecret(ctx, sub.ID, "")
+	require.NoError(t, err)
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a"})
+	got := rcv.next(t)
+	b.nextUpdate(t)
+	b.nextUpdate(t)
+	logs := buf.String()
+	require.Contains(t, logs, "token=redacted", "the URL is logged, redacted")
+	for _, leak := range []string{"qtok123", "btok456", "hk789",
+		strings.TrimPrefix(sub.Secret, "whsec_"), strings.TrimPrefix(rotated.Secret, "whsec_"),
+		strings.Fields(got.Header.Get("webhook-signature"))[0][3:]} {
+		require.NotContains(t, logs, leak)
+	}
 }

@@ -38,6 +38,10 @@ var (
 	// ErrNotStarted is returned by Shutdown when the loop is not running.
 	ErrNotStarted = errors.New("webhook: dispatcher not started")
 
+	// ErrUnresolvedSecret is wrapped by the error of an attempt whose
+	// credential reference could not be resolved.
+	ErrUnresolvedSecret = errors.New("webhook: credential reference not resolved")
+
 	// ErrPrivateAddress is the cause of an attempt refused by the SSRF guard:
 	// the target resolved to a loopback, private, link-local, multicast or
 	// unspecified address. Set Config.AllowPrivateNetworks to allow them.
@@ -125,6 +129,11 @@ type validator struct {
 
 func (v *validator) add(field, msg string) {
 	v.fields = append(v.fields, FieldError{Field: field, Message: msg})
+}
+
+// invalidField returns a ValidationError for one field.
+func invalidField(what, field, msg string) error {
+	return &ValidationError{What: what, Fields: []FieldError{{Field: field, Message: msg}}}
 }
 
 func (v *validator) err() error {

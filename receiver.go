@@ -59,7 +59,7 @@ func (c ReceiverConfig) withDefaults() ReceiverConfig {
 		c.DedupeWindow = DedupeWindowDefault
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = MaxBodyBytesDefault

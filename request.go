@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,13 +29,25 @@ const (
 
 // compiled is what a subscription version needs at send time, parsed once:
 // its templates, content type and signing keys. Cached by subscription ID
-// and UpdatedAt.
+// and version.
 type compiled struct {
-	updatedAt   time.Time
+	version     compiledVersion
 	contentType tmpl.ContentType
 	body        *tmpl.Template // nil: the default envelope
 	url         *tmpl.Template // nil: URL has no tags
 	keys        []signingKey
+}
+
+// compiledVersion is what a compiled entry was built from; the cache uses
+// an entry only while all of it is unchanged (UpdatedAt alone can repeat
+// within a clock tick).
+type compiledVersion struct {
+	url, template, contentType, secret, previousSecret string
+	previousUntil                                      time.Time
+}
+
+func versionOf(s *Subscription) compiledVersion {
+	return compiledVersion{s.URL, s.Template, s.ContentType, s.Secret, s.PreviousSecret, s.PreviousSecretExpiresAt}
 }
 
 // signingKey is one decoded secret: an HMAC signer or an ed25519 key, and
@@ -75,7 +86,7 @@ func decodeKeys(s *Subscription) ([]signingKey, error) {
 
 // compile parses the templates of s, adding any problem to v (when not nil).
 func compile(s *Subscription, v *validator) *compiled {
-	c := &compiled{updatedAt: s.UpdatedAt}
+	c := &compiled{version: versionOf(s)}
 	ct, err := tmpl.ParseContentType(s.ContentType)
 	if err != nil {
 		v.add("ContentType", err.Error())
@@ -102,7 +113,7 @@ type templates struct {
 
 // get returns s compiled, parsing it only when its version is new.
 func (t *templates) get(s *Subscription) (*compiled, error) {
-	if c, ok := t.m.Load(s.ID); ok && c.(*compiled).updatedAt.Equal(s.UpdatedAt) {
+	if c, ok := t.m.Load(s.ID); ok && c.(*compiled).version == versionOf(s) {
 		return c.(*compiled), nil
 	}
 	v := validator{what: "subscription " + s.ID}
@@ -250,11 +261,11 @@ func (d *Dispatcher) prepare(ctx context.Context, sub *Subscription, ev *Event) 
 		p.req.URL = string(u)
 		p.missing = append(p.missing, missing...)
 	}
+	p.req.Header.Set("User-Agent", "hooksmith/"+Version) // a static header may replace it.
 	for k, v := range sub.Headers {
 		p.req.Header.Set(k, v)
 	}
 	p.req.Header.Set("Content-Type", c.contentType.String())
-	p.req.Header.Set("User-Agent", "hooksmith/"+Version)
 	if sub.Auth != nil {
 		if err := sub.Auth.apply(ctx, d.cfg.Secrets, p.req.Header); err != nil {
 			return nil, err
@@ -317,12 +328,7 @@ func newRequest(ctx context.Context, c *compiled, ev *Event, p *OutgoingRequest,
 	sig := c.sign(ev.ID, ts, p.Body)
 	req, err := http.NewRequestWithContext(ctx, p.Method, p.URL, bytes.NewReader(p.Body))
 	if err != nil {
-		// The error repeats the URL, which may carry a token: drop it.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("building the request for %s: %w", redactURL(p.URL), err)
+		return nil, fmt.Errorf("building the request for %s: %w", redactURL(p.URL), withoutURL(err))
 	}
 	req.Header = p.Header
 	req.Header.Set(HeaderID, ev.ID)

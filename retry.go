@@ -36,12 +36,14 @@ const (
 // DefaultBackoff is ExponentialBackoff(5s, 4, 8h): about 5 s, 20 s, 80 s,
 // 5 min, 21 min, 85 min, 5.7 h, then 8 h, each ±20%. With
 // MaxAttemptsDefault attempts, a delivery is retried for about three days.
-var DefaultBackoff = ExponentialBackoff(backoffInitial, backoffMultiplier, backoffMax)
+func DefaultBackoff(attempts int) time.Duration { return defaultBackoff(attempts) }
+
+var defaultBackoff = ExponentialBackoff(backoffInitial, backoffMultiplier, backoffMax)
 
 // ExponentialBackoff returns a BackoffFunc whose delay after n failed
 // attempts is initial × multiplier^(n-1), capped at max, randomised by ±20%
 // so that receivers recovering from an outage are not hit in lockstep.
-func ExponentialBackoff(initial time.Duration, multiplier float64, max time.Duration) BackoffFunc {
+func ExponentialBackoff(initial time.Duration, multiplier float64, maxInterval time.Duration) BackoffFunc {
 	return func(attempts int) time.Duration {
 		// backoff.ExponentialBackOff keeps its interval as state, so derive
 		// the n-th delay from a fresh one rather than a shared instance.
@@ -49,7 +51,7 @@ func ExponentialBackoff(initial time.Duration, multiplier float64, max time.Dura
 			InitialInterval:     initial,
 			RandomizationFactor: backoffJitter,
 			Multiplier:          multiplier,
-			MaxInterval:         max,
+			MaxInterval:         maxInterval,
 			MaxElapsedTime:      0, // never stop: MaxAttempts decides.
 			Stop:                backoff.Stop,
 			Clock:               backoff.SystemClock,

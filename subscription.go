@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -118,21 +119,30 @@ func (s *Subscription) Matches(eventType string) bool {
 // type, "account.*" matches "account.created" and "account.user.deleted".
 // Without "*" the match is exact.
 func MatchEventType(pattern, eventType string) bool {
-	star := strings.IndexByte(pattern, '*')
-	if star < 0 {
-		return pattern == eventType
-	}
-	if !strings.HasPrefix(eventType, pattern[:star]) {
-		return false
-	}
-	rest, text := pattern[star+1:], eventType[star:]
-	// Greedy-free glob: try every split point for the remaining pattern.
-	for i := 0; i <= len(text); i++ {
-		if MatchEventType(rest, text[i:]) {
-			return true
+	// Iterative glob: on a mismatch, let the last "*" take one more byte.
+	// At worst O(len(pattern)*len(eventType)), never exponential, since
+	// Publish runs it for every subscription of a tenant.
+	p, t := 0, 0
+	star, starT := -1, 0
+	for t < len(eventType) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, starT = p, t
+			p++
+		case p < len(pattern) && pattern[p] == eventType[t]:
+			p++
+			t++
+		case star >= 0:
+			starT++
+			p, t = star+1, starT
+		default:
+			return false
 		}
 	}
-	return false
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }
 
 // Field limits, in bytes.
@@ -210,9 +220,20 @@ func (s *Subscription) normalize(c *Config) error {
 	if len(s.Headers) > maxHeaders {
 		v.add("Headers", fmt.Sprintf("must have at most %d entries, got %d", maxHeaders, len(s.Headers)))
 	}
-	for name, value := range s.Headers {
-		if msg := checkHeader(name, value); msg != "" {
-			v.add(fmt.Sprintf("Headers[%q]", truncate(name, 64)), msg)
+	seen := make(map[string]string, len(s.Headers))
+	for _, name := range slices.Sorted(maps.Keys(s.Headers)) {
+		field := fmt.Sprintf("Headers[%q]", truncate(name, 64))
+		if msg := checkHeader(name, s.Headers[name]); msg != "" {
+			v.add(field, msg)
+			continue
+		}
+		canon := http.CanonicalHeaderKey(name)
+		if other, dup := seen[canon]; dup {
+			v.add(field, fmt.Sprintf("conflicts with Headers[%q] (header names are case-insensitive); keep one", other))
+		}
+		seen[canon] = name
+		if canon == "Authorization" && s.Auth != nil && (s.Auth.Bearer != nil || s.Auth.Basic != nil) {
+			v.add(field, "conflicts with Auth.Bearer or Auth.Basic, which set Authorization; keep one")
 		}
 	}
 	if n := mapSize(s.Metadata); n > maxMetadataLen {
@@ -300,7 +321,7 @@ func newSecret(scheme string) (string, error) {
 	if scheme == SchemeEd25519 {
 		k, err := NewSigningKey()
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("webhook: generating a signing key: %w", err)
 		}
 		return k.Secret(), nil
 	}
@@ -325,7 +346,8 @@ func checkURL(raw string) string {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Sprintf("is not a valid URL: %v", err)
+		// url.Error repeats the URL, which may carry a token.
+		return "is not a valid URL: " + withoutURL(err).Error()
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Sprintf("must use http or https, got %q", truncate(redactURL(raw), 64))
@@ -366,6 +388,9 @@ func checkHeader(name, value string) string {
 		return "is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
 	}
 	lower := strings.ToLower(name)
+	if lower == "content-type" {
+		return "is set from Subscription.ContentType; set that instead"
+	}
 	if reservedHeaders[lower] || strings.HasPrefix(lower, "webhook-") {
 		return "is set by the dispatcher and cannot be overridden"
 	}
@@ -436,31 +461,47 @@ func redacted(s *Subscription) Subscription {
 
 // keepRedacted lets an update send back what Get returned: a URL equal to
 // the redacted stored URL, and credentials that read "redacted", keep the
-// stored values.
-func keepRedacted(s, old *Subscription) {
+// stored values. A kept credential never follows the URL to another origin:
+// then it must be given again, or v says so.
+func keepRedacted(s, old *Subscription, v *validator) {
 	if s.URL != old.URL && s.URL == redactURL(old.URL) {
 		s.URL = old.URL
 	}
 	if s.Auth == nil || old.Auth == nil {
 		return
 	}
-	keep := func(v *string, was string) {
-		if *v == redactedValue {
-			*v = was
+	moved := !sameOrigin(s.URL, old.URL)
+	keep := func(field string, v2 *string, was string) {
+		if *v2 != redactedValue {
+			return
 		}
+		if moved {
+			v.add(field, `reads "redacted" but the URL's scheme or host changed; give the credential again`)
+			return
+		}
+		*v2 = was
 	}
 	if s.Auth.Bearer != nil && old.Auth.Bearer != nil {
-		keep(&s.Auth.Bearer.Token, old.Auth.Bearer.Token)
+		keep("Auth.Bearer.Token", &s.Auth.Bearer.Token, old.Auth.Bearer.Token)
 	}
 	if s.Auth.Basic != nil && old.Auth.Basic != nil {
-		keep(&s.Auth.Basic.Username, old.Auth.Basic.Username)
-		keep(&s.Auth.Basic.Password, old.Auth.Basic.Password)
+		keep("Auth.Basic.Username", &s.Auth.Basic.Username, old.Auth.Basic.Username)
+		keep("Auth.Basic.Password", &s.Auth.Basic.Password, old.Auth.Basic.Password)
 	}
-	for k, v := range s.Auth.Headers {
-		if was, ok := old.Auth.Headers[k]; ok && v == redactedValue {
-			s.Auth.Headers[k] = was
+	for k := range s.Auth.Headers {
+		if was, ok := old.Auth.Headers[k]; ok {
+			val := s.Auth.Headers[k]
+			keep(fmt.Sprintf("Auth.Headers[%q]", truncate(k, 64)), &val, was)
+			s.Auth.Headers[k] = val
 		}
 	}
+}
+
+// sameOrigin reports whether two URLs have the same scheme and host.
+func sameOrigin(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	return errA == nil && errB == nil && ua.Scheme == ub.Scheme && strings.EqualFold(ua.Host, ub.Host)
 }
 
 // SubscriptionCreate validates s, fills its defaults (ID, Method, Secret,
@@ -479,7 +520,7 @@ func (d *Dispatcher) SubscriptionCreate(ctx context.Context, s Subscription) (Su
 	now := d.now()
 	s.ID = d.ids.next("sub", now)
 	if s.Secret == "" {
-		secret, err := newSecretFor(s.SignatureScheme)
+		secret, err := newSecret(s.SignatureScheme)
 		if err != nil {
 			return Subscription{}, err
 		}
@@ -533,28 +574,29 @@ func (d *Dispatcher) SubscriptionUpdate(ctx context.Context, s Subscription) (Su
 		return Subscription{}, err
 	}
 	s = *s.Clone()
-	var tenantErr error
+	v := validator{what: "subscription"}
 	if s.Tenant != "" && s.Tenant != old.Tenant {
-		tenantErr = &ValidationError{What: "subscription", Fields: []FieldError{{Field: "Tenant", Message: "cannot be changed; create a subscription in the other tenant instead"}}}
+		v.add("Tenant", "cannot be changed; create a subscription in the other tenant instead")
 	}
-	keepRedacted(&s, old)
+	keepRedacted(&s, old, &v)
+	if s.SignatureScheme != "" && s.SignatureScheme != cmp.Or(old.SignatureScheme, SchemeHMAC) && s.Secret == "" {
+		v.add("SignatureScheme", "changing it needs a secret of the new scheme: call SubscriptionRotateSecret with one (for v1a, NewSigningKey().Secret())")
+	}
 	if s.Mode == "" {
 		s.Mode = old.Mode // stored before modes existed: push
 	}
 	if s.Mode != old.Mode && (old.Mode != "" || s.Mode != ModePush) {
-		tenantErr = joinValidation(tenantErr, &ValidationError{What: "subscription", Fields: []FieldError{{Field: "Mode", Message: fmt.Sprintf("cannot be changed (it is %q); create a subscription of the other mode instead", cmp.Or(old.Mode, ModePush))}}})
+		v.add("Mode", fmt.Sprintf("cannot be changed (it is %q); create a subscription of the other mode instead", cmp.Or(old.Mode, ModePush)))
 	}
+	earlyErr := v.err()
 	if s.Secret == "" {
 		s.Secret = old.Secret
 		if s.SignatureScheme == "" {
 			s.SignatureScheme = old.SignatureScheme
 		}
 	}
-	if err := s.normalize(&d.cfg); err != nil || tenantErr != nil {
-		return Subscription{}, joinValidation(tenantErr, err)
-	}
-	if s.SignatureScheme != old.SignatureScheme && s.Secret == old.Secret {
-		return Subscription{}, &ValidationError{What: "subscription", Fields: []FieldError{{Field: "SignatureScheme", Message: "changing the scheme needs a new Secret of that scheme; use SubscriptionRotateSecret"}}}
+	if err := s.normalize(&d.cfg); err != nil || earlyErr != nil {
+		return Subscription{}, joinValidation(earlyErr, err)
 	}
 	s.setPublicKey()
 	s.Tenant, s.CreatedAt, s.UpdatedAt = old.Tenant, old.CreatedAt, d.now()
@@ -567,25 +609,24 @@ func (d *Dispatcher) SubscriptionUpdate(ctx context.Context, s Subscription) (Su
 }
 
 // SubscriptionRotateSecret replaces a subscription's signing secret with
-// newSecret, or a generated one of the subscription's scheme when empty.
+// secret, or a generated one of the subscription's scheme when empty.
 // For Config.SecretOverlap (24 hours by default) deliveries are signed
 // with both the new and the old secret, so receivers can switch at their
 // own pace; afterwards with the new one only. Rotating again during an
 // overlap ends the previous one. It returns the subscription with the new
 // secret, the only result besides SubscriptionCreate's that carries it.
-func (d *Dispatcher) SubscriptionRotateSecret(ctx context.Context, id, newSecret string) (Subscription, error) {
+func (d *Dispatcher) SubscriptionRotateSecret(ctx context.Context, id, secret string) (Subscription, error) {
 	s, err := d.store.SubscriptionGet(ctx, id)
 	if err != nil {
 		return Subscription{}, err
 	}
-	scheme := s.SignatureScheme
-	if newSecret == "" {
-		if newSecret, err = newSecretFor(scheme); err != nil {
+	if secret == "" {
+		if secret, err = newSecret(s.SignatureScheme); err != nil {
 			return Subscription{}, err
 		}
 	}
 	next := *s.Clone()
-	next.Secret, next.SignatureScheme = newSecret, ""
+	next.Secret, next.SignatureScheme = secret, ""
 	v := validator{what: "secret rotation"}
 	next.checkSigning(&v)
 	if err := v.err(); err != nil {
@@ -602,15 +643,6 @@ func (d *Dispatcher) SubscriptionRotateSecret(ctx context.Context, id, newSecret
 	out := redacted(&next)
 	out.Secret = next.Secret
 	return out, nil
-}
-
-// newSecretFor is newSecret with its error wrapped for callers.
-func newSecretFor(scheme string) (string, error) {
-	secret, err := newSecret(scheme)
-	if err != nil {
-		return "", fmt.Errorf("webhook: generating a secret: %w", err)
-	}
-	return secret, nil
 }
 
 // SubscriptionDelete deletes a subscription and cancels its pending

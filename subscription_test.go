@@ -265,3 +265,117 @@ func TestSubscriptionEd25519Signatures(t *testing.T) {
 	_, err = b.d.SubscriptionCreate(ctx, webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"}, SignatureScheme: "v1a", Secret: webhook.NewSecret()})
 	require.ErrorContains(t, err, "whsk_")
 }
+
+func TestMatchEventTypeIsNotExponential(t *testing.T) {
+	t.Parallel()
+	pattern := strings.Repeat("*a", 12) + "*b" // a valid 26-byte pattern
+	typ := strings.Repeat("a", 200)
+	done := make(chan bool)
+	go func() { done <- webhook.MatchEventType(pattern, typ) }()
+	select {
+	case got := <-done:
+		require.False(t, got)
+	case <-time.After(5 * time.Second):
+		t.Fatal("MatchEventType backtracks exponentially")
+	}
+}
+
+func TestSubscriptionHeaderConflicts(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		auth    *webhook.Auth
+		msg     string
+	}{
+		{"same name twice", map[string]string{"X-A": "1", "x-a": "2"}, nil, "case-insensitive"},
+		{"authorization beside bearer", map[string]string{"Authorization": "x"}, &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "t"}}, "conflicts with Auth.Bearer"},
+		{"static and auth header", map[string]string{"api-key": "1"}, &webhook.Auth{Headers: map[string]string{"Api-Key": "2"}}, "set it in one place"},
+		{"content type", map[string]string{"Content-Type": "text/xml"}, nil, "set that instead"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: "https://example.com", EventTypes: []string{"*"}, Headers: tc.headers, Auth: tc.auth})
+			require.ErrorIs(t, err, webhook.ErrInvalid)
+			require.ErrorContains(t, err, tc.msg)
+		})
+	}
+}
+
+func TestStaticUserAgentReplacesDefault(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	rcv := newReceiver(t)
+	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"}, Headers: map[string]string{"User-Agent": "acme-hooks/2"}})
+	require.NoError(t, err)
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a"})
+	require.Equal(t, "acme-hooks/2", rcv.next(t).Header.Get("User-Agent"))
+}
+
+func TestRedactedCredentialsDoNotFollowTheURLElsewhere(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	s, err := b.d.SubscriptionCreate(ctx, webhook.Subscription{URL: "https://partner.example.com/hook", EventTypes: []string{"*"},
+		Auth: &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "partner-token"}}})
+	require.NoError(t, err)
+	got := mustGet(t, b, s.ID)
+	got.URL = "https://attacker.example/collect"
+	_, err = b.d.SubscriptionUpdate(ctx, got)
+	require.ErrorIs(t, err, webhook.ErrInvalid)
+	require.ErrorContains(t, err, `Auth.Bearer.Token: reads "redacted" but the URL's scheme or host changed; give the credential again`)
+	stored, err := b.store.SubscriptionGet(ctx, s.ID)
+	require.NoError(t, err)
+	require.Equal(t, "https://partner.example.com/hook", stored.URL)
+
+	// Same host, another path: the stored token is kept.
+	got.URL = "https://partner.example.com/v2/hook"
+	_, err = b.d.SubscriptionUpdate(ctx, got)
+	require.NoError(t, err)
+	stored, err = b.store.SubscriptionGet(ctx, s.ID)
+	require.NoError(t, err)
+	require.Equal(t, "partner-token", stored.Auth.Bearer.Token)
+}
+
+func TestSubscriptionSchemeChangeNeedsRotation(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	s := b.subscribe(t, "https://example.com", "*")
+	got := mustGet(t, b, s.ID)
+	got.SignatureScheme = "v1a"
+	_, err := b.d.SubscriptionUpdate(context.Background(), got)
+	require.ErrorContains(t, err, "SignatureScheme: changing it needs a secret of the new scheme: call SubscriptionRotateSecret")
+}
+
+func TestInvalidURLErrorDoesNotEchoTheURL(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: "https://example.com/h?token=s3cr3t\x01", EventTypes: []string{"*"}})
+	require.ErrorIs(t, err, webhook.ErrInvalid)
+	require.NotContains(t, err.Error(), "s3cr3t")
+}
+
+// Rotating within one clock tick of a delivery must still sign with the
+// new secret: the cache of parsed subscriptions follows content, not time.
+func TestRotationInTheSameClockTickSignsWithTheNewSecret(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	b := setup(t, &webhook.Config{Now: clock})
+	rcv := newReceiver(t)
+	sub := b.subscribe(t, rcv.URL, "*")
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a"})
+	rcv.next(t)
+	b.nextUpdate(t)
+
+	rotated, err := b.d.SubscriptionRotateSecret(context.Background(), sub.ID, "")
+	require.NoError(t, err)
+	b.publish(t, webhook.Event{Type: "a"})
+	got := rcv.next(t)
+	r, err := webhook.NewReceiver([]string{rotated.Secret}, &webhook.ReceiverConfig{Now: clock})
+	require.NoError(t, err)
+	_, err = r.Verify(got.Body, got.Header)
+	require.NoError(t, err)
+}

@@ -64,6 +64,8 @@ func (e *Event) normalize(now time.Time) error {
 	}
 	if e.Timestamp.IsZero() {
 		e.Timestamp = now
+	} else if y := e.Timestamp.UTC().Year(); y < 0 || y > 9999 {
+		v.add("Timestamp", fmt.Sprintf("must be between years 0 and 9999 (it is sent as RFC 3339), got year %d", y))
 	}
 	switch {
 	case len(e.Data) == 0:
@@ -180,7 +182,6 @@ func (d *Dispatcher) notify() {
 // nothing. Publishing an ID that is already stored stores nothing and
 // returns a result with Duplicate set and a nil error.
 func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error) {
-	e = *e.Clone()
 	now := d.now()
 	if e.ID == "" {
 		e.ID = d.ids.next("evt", now)
@@ -218,6 +219,16 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 	}
 	err = d.store.EventInsert(ctx, &e, deliveries, feed)
 	if errors.Is(err, ErrEventExists) {
+		// Event IDs are unique in the store, across tenants: only the same
+		// tenant's event is a duplicate; another tenant's is a conflict,
+		// never a silent success.
+		prev, gerr := d.store.EventGet(ctx, e.ID)
+		if gerr != nil {
+			return PublishResult{}, fmt.Errorf("webhook: publish %s: %w", e.ID, gerr)
+		}
+		if prev.Tenant != e.Tenant {
+			return PublishResult{}, invalidField("event", "ID", "is already used by another tenant's event; choose another ID (for example prefix it with the tenant)")
+		}
 		return PublishResult{EventID: e.ID, Duplicate: true}, nil
 	}
 	if err != nil {

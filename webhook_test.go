@@ -130,3 +130,23 @@ func TestPublishWithoutSubscriptionsStoresEvent(t *testing.T) {
 	_, err := b.store.EventGet(context.Background(), res.EventID)
 	require.NoError(t, err)
 }
+
+func TestPublishSameIDInAnotherTenantIsAConflict(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ctx := context.Background()
+	b.publish(t, webhook.Event{ID: "order-42", Tenant: "acme", Type: "order.created"})
+	_, err := b.d.Publish(ctx, webhook.Event{ID: "order-42", Tenant: "globex", Type: "order.created", Data: []byte(`{}`)})
+	require.ErrorIs(t, err, webhook.ErrInvalid)
+	require.ErrorContains(t, err, "ID: is already used by another tenant's event")
+	res := b.publish(t, webhook.Event{ID: "order-42", Tenant: "acme", Type: "order.created"})
+	require.True(t, res.Duplicate)
+}
+
+func TestPublishRejectsTimestampJSONCannotEncode(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	_, err := b.d.Publish(context.Background(), webhook.Event{Type: "a", Data: []byte(`{}`), Timestamp: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.ErrorIs(t, err, webhook.ErrInvalid)
+	require.ErrorContains(t, err, "Timestamp: must be between years 0 and 9999")
+}
