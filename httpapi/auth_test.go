@@ -39,6 +39,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// a push subscription.
 		{"GET", "/subscriptions/{A}/events?timeout=1", "", ok(409)},
 		{"PUT", "/subscriptions/{A}/cursor", `{"cursor": "cur_x"}`, ok(409)},
+		{"GET", "/events", "", want{200, 403, 403, 200, 401}},
+		{"GET", "/events/{E}", "", want{200, 403, 403, 404, 401}},
 	}
 	for _, tt := range tests {
 		for _, caller := range []struct {
@@ -55,8 +57,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				b := setup(t, &bundleOpts{cfg: Config{AllowPublish: true}})
-				dlv := b.publish(t, "a", "order.created").DeliveryIDs[0]
-				path := strings.NewReplacer("{A}", b.subA.ID, "{D}", dlv).Replace(tt.path)
+				res := b.publish(t, "a", "order.created")
+				path := strings.NewReplacer("{A}", b.subA.ID, "{D}", res.DeliveryIDs[0], "{E}", res.EventID).Replace(tt.path)
 				w := b.do(t, req{method: tt.method, path: path, token: caller.token, body: tt.body})
 				status := caller.want(tt.want)
 				require.Equal(t, status, w.Code, "body: %s", w.Body.String())
@@ -78,17 +80,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 func TestOtherTenantLooksMissing(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
-	dlv := b.publish(t, "a", "order.created").DeliveryIDs[0]
+	res := b.publish(t, "a", "order.created")
 	for _, path := range []string{
 		"/subscriptions/%s",
 		"/subscriptions/%s/deliveries",
 		"/deliveries/%s",
+		"/events/%s",
 	} {
 		t.Run(path, func(t *testing.T) {
 			t.Parallel()
 			id := b.subA.ID
-			if strings.HasPrefix(path, "/deliveries") {
-				id = dlv
+			switch {
+			case strings.HasPrefix(path, "/deliveries"):
+				id = res.DeliveryIDs[0]
+			case strings.HasPrefix(path, "/events"):
+				id = res.EventID
 			}
 			other := b.do(t, req{method: "GET", path: fmt.Sprintf(path, id), token: tokAdminB})
 			missing := b.do(t, req{method: "GET", path: fmt.Sprintf(path, "xyz_missing"), token: tokAdminB})

@@ -133,7 +133,7 @@ func TestRouting(t *testing.T) {
 		{"GET", "/nope", 404, ""},
 		{"GET", "/subscriptions/{A}/nope", 404, ""},
 		{"GET", "/subscriptions/", 404, ""},
-		{"POST", "/events", 404, ""}, // publishing is off
+		{"POST", "/events", 405, "GET, HEAD"}, // publishing is off
 		{"DELETE", "/subscriptions", 405, "POST, GET, HEAD"},
 		{"POST", "/subscriptions/{A}", 405, "GET, HEAD, PUT, PATCH, DELETE"},
 		{"GET", "/subscriptions/{A}/enable", 405, "POST"},

@@ -27,6 +27,8 @@
 //	POST   /deliveries/{id}/retry               send again; 409 while pending
 //	GET    /subscriptions/{id}/events           pull: cursor, limit, maxBatchSize, timeout, autoCommit
 //	PUT    /subscriptions/{id}/cursor           pull: commit {"cursor": "..."}; with "reset": true, move anywhere
+//	GET    /events                              event log (admins): type, since, until, order, cursor, limit
+//	GET    /events/{id}                         one event (admins)
 //	POST   /events                              publish (admins), only with Config.AllowPublish
 //	GET    /openapi.json                        the OpenAPI 3.1 document of these routes; public
 //
@@ -35,7 +37,8 @@
 // Config.Authorize authenticates each request and returns its Principal:
 // a tenant and a role. An admin manages every subscription of its tenant;
 // a user only the subscriptions listed in Principal.Subscriptions, and
-// their deliveries, and may not create subscriptions or publish. An error
+// their deliveries, and may not create subscriptions, read the event log
+// or publish. An error
 // from Authorize is answered 401 (403 when it wraps ErrForbidden); a route
 // or subscription the principal may not use, 403. Another tenant's
 // subscriptions and deliveries are answered 404, exactly as missing ones,

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,8 +70,113 @@ func TestEventPublishOffByDefault(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
 	w := b.do(t, req{method: "POST", path: "/events", token: tokAdminA, body: `{"type": "order.created", "data": {}}`})
-	requireError(t, w, http.StatusNotFound, codeNotFound)
+	requireError(t, w, http.StatusMethodNotAllowed, codeMethodNotAllowed)
+	require.Equal(t, "GET, HEAD", w.Header().Get("Allow"))
 	ds, err := b.d.DeliveryList(t.Context(), webhook.DeliveryListParams{})
 	require.NoError(t, err)
 	require.Empty(t, ds, "nothing was published")
+}
+
+func TestEventList(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	b := setup(t, nil)
+	var all []string // oldest first
+	for i, typ := range []string{"order.created", "order.paid", "invoice.paid", "order.created", "invoice.sent"} {
+		res, err := b.d.Publish(t.Context(), webhook.Event{
+			Tenant: "a", Type: typ, Timestamp: base.Add(time.Duration(i) * time.Hour), Data: json.RawMessage(`{}`),
+		})
+		require.NoError(t, err)
+		all = append(all, res.EventID)
+	}
+	b.publish(t, "b", "order.created") // another tenant's
+	newest := slices.Clone(all)
+	slices.Reverse(newest)
+
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"", newest},
+		{"order=newest&limit=2", newest},
+		{"order=oldest", all},
+		{"order=oldest&limit=1", all},
+		{"type=order.*&order=oldest", []string{all[0], all[1], all[3]}},
+		{"type=invoice.paid", []string{all[2]}},
+		{"since=2026-03-01T13:00:00Z&until=2026-03-01T15:00:00Z&order=oldest", all[1:3]},
+		{"since=2026-03-01T14:00:00%2B02:00", newest}, // 12:00Z
+		{"until=2026-03-01T12:00:00Z", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			path := "/events?" + tt.query
+			for pages := 0; ; pages++ {
+				require.Less(t, pages, 10)
+				w := b.do(t, req{method: "GET", path: path, token: tokAdminA})
+				require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+				p := decodeAs[page[eventOut]](t, w)
+				for _, e := range p.Data {
+					require.Equal(t, "a", e.Tenant)
+					got = append(got, e.ID)
+				}
+				if p.NextCursor == "" {
+					break
+				}
+				path = "/events?" + tt.query + "&cursor=" + p.NextCursor
+			}
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestEventGet(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ts := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	res, err := b.d.Publish(t.Context(), webhook.Event{
+		ID: "evt_1", Tenant: "a", Type: "order.created", Timestamp: ts,
+		Data: json.RawMessage(`{"total": 3}`), Metadata: map[string]string{"actor": "ann"},
+	})
+	require.NoError(t, err)
+	w := b.do(t, req{method: "GET", path: "/events/" + res.EventID, token: tokAdminA})
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.JSONEq(t, `{"id": "evt_1", "type": "order.created", "tenant": "a", "timestamp": "2026-03-01T12:00:00Z",
+		"data": {"total": 3}, "metadata": {"actor": "ann"}}`, w.Body.String())
+	w = b.do(t, req{method: "GET", path: "/events/evt_missing", token: tokAdminA})
+	requireError(t, w, http.StatusNotFound, codeNotFound)
+}
+
+func TestEventListBadQuery(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	w := b.do(t, req{method: "GET", path: "/events?order=oldest&limit=1", token: tokAdminA})
+	require.Equal(t, http.StatusOK, w.Code)
+	b.publish(t, "a", "x")
+	b.publish(t, "a", "y")
+	w = b.do(t, req{method: "GET", path: "/events?limit=1", token: tokAdminA})
+	newestCursor := decodeAs[page[eventOut]](t, w).NextCursor
+	require.NotEmpty(t, newestCursor)
+	tests := []struct {
+		query  string
+		fields []string
+	}{
+		{"limit=0", []string{"limit"}},
+		{"limit=1001", []string{"limit"}},
+		{"order=random", []string{"order"}},
+		{"since=yesterday", []string{"since"}},
+		{"until=2026-13-01T00:00:00Z", []string{"until"}},
+		{"since=2026-03-02T00:00:00Z&until=2026-03-01T00:00:00Z", []string{"until"}},
+		{"type=a%20b", []string{"type"}},
+		{"cursor=nope", []string{"cursor"}},
+		{"order=oldest&cursor=" + newestCursor, []string{"cursor"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			t.Parallel()
+			w := b.do(t, req{method: "GET", path: "/events?" + tt.query, token: tokAdminA})
+			requireError(t, w, http.StatusBadRequest, codeBadRequest, tt.fields...)
+		})
+	}
 }

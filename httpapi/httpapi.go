@@ -211,6 +211,9 @@ func (a *api) routeTable() []route {
 
 		{method: "GET", path: "/subscriptions/{id}/events", handler: a.subscriptionPoll},
 		{method: "PUT", path: "/subscriptions/{id}/cursor", handler: a.subscriptionCursor},
+
+		{method: "GET", path: "/events", admin: true, handler: a.eventList},
+		{method: "GET", path: "/events/{id}", admin: true, handler: a.eventGet},
 	}
 	if a.cfg.AllowPublish {
 		rs = append(rs, route{method: "POST", path: "/events", admin: true, handler: a.eventPublish})

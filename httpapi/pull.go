@@ -130,7 +130,6 @@ func (a *api) subscriptionCursor(c *call) (int, any, error) {
 // pullError maps the errors of Poll and the cursor calls. query tells
 // whether the cursor came in the query (400) or the body (422).
 func pullError(err error, id string, query bool) error {
-	var ve *webhook.ValidationError
 	switch {
 	case errors.Is(err, webhook.ErrNotFound):
 		return notFound("subscription", id) // deleted meanwhile.
@@ -143,14 +142,8 @@ func pullError(err error, id string, query bool) error {
 	case errors.Is(err, webhook.ErrCursorExpired):
 		return &apiError{status: http.StatusGone, code: codeCursorExpired,
 			message: `events after this cursor are past the retention period: poll with cursor=oldest, or reset with PUT /subscriptions/` + truncate(id, 64) + `/cursor {"cursor": "oldest", "reset": true}`}
-	case errors.As(err, &ve) && query:
-		fields := make([]fieldError, len(ve.Fields))
-		for i, f := range ve.Fields {
-			fields[i] = fieldError{Field: jsonPath(f.Field), Message: f.Message}
-		}
-		e := badRequest(fields[0].Field, fields[0].Message)
-		e.fields = fields
-		return e
+	case query:
+		return queryError(err)
 	}
 	return err
 }
