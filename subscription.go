@@ -651,6 +651,7 @@ func (d *Dispatcher) SubscriptionDelete(ctx context.Context, id string) error {
 	if err := d.store.SubscriptionDelete(ctx, id, d.now()); err != nil {
 		return err
 	}
+	d.templates.m.Delete(id) // drop its decoded secrets and templates.
 	d.log.InfoContext(ctx, "subscription deleted", "subscription", id)
 	return nil
 }

@@ -2,10 +2,12 @@ package webhook_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -378,4 +380,22 @@ func TestRotationInTheSameClockTickSignsWithTheNewSecret(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.Verify(got.Body, got.Header)
 	require.NoError(t, err)
+}
+
+// FuzzMatchEventType checks the glob against a regular expression doing
+// the same thing.
+func FuzzMatchEventType(f *testing.F) {
+	for _, seed := range [][2]string{{"*", "a.b"}, {"a.*", "a.b.c"}, {"*.created", "x.created"}, {"a*b*c", "aXbYc"}, {"**a", "ba"}, {"", ""}, {"a", ""}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, typ string) {
+		if len(pattern) > 64 || len(typ) > 64 {
+			return
+		}
+		if !utf8.ValidString(pattern) || !utf8.ValidString(typ) {
+			return // regexp matches runes; the glob matches bytes.
+		}
+		re := regexp.MustCompile("^(?s:" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + ")$")
+		require.Equal(t, re.MatchString(typ), webhook.MatchEventType(pattern, typ), "%q ~ %q", pattern, typ)
+	})
 }

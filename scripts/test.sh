@@ -21,6 +21,7 @@ while read -r pkg target; do
 done <<'TARGETS'
 . FuzzVerify
 . FuzzParseSignatureHeader
+. FuzzMatchEventType
 ./internal/tmpl FuzzTemplate
 ./internal/tmpl FuzzValidValue
 TARGETS
