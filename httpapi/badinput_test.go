@@ -111,6 +111,8 @@ func TestBadQuery(t *testing.T) {
 		{"/subscriptions?disabled=maybe", "disabled"},
 		{"/subscriptions/{A}/deliveries?state=lost", "state"},
 		{"/subscriptions/{A}/deliveries?limit=-1", "limit"},
+		{"/subscriptions/{A}/deliveries?since=today", "since"},
+		{"/subscriptions/{A}/deliveries?until=1700000000", "until"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

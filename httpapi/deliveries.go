@@ -119,11 +119,21 @@ func (a *api) subscriptionDeliveries(c *call) (int, any, error) {
 	if state != "" && !slices.Contains(stateNames(), string(state)) {
 		return 0, nil, badRequest("state", fmt.Sprintf("must be one of %v, got %q", stateNames(), truncate(string(state), 32)))
 	}
+	since, err := queryTime(c, "since")
+	if err != nil {
+		return 0, nil, err
+	}
+	until, err := queryTime(c, "until")
+	if err != nil {
+		return 0, nil, err
+	}
 	ds, err := a.d.DeliveryList(c.ctx(), webhook.DeliveryListParams{
 		SubscriptionID: id,
 		Tenant:         c.p.Tenant,
 		EventID:        q.Get("eventId"),
 		State:          state,
+		Since:          since,
+		Until:          until,
 		After:          q.Get("cursor"),
 		Limit:          limit + 1,
 	})

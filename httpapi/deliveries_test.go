@@ -124,6 +124,9 @@ func TestSubscriptionDeliveriesList(t *testing.T) {
 		{"?state=pending&limit=1", all[1:3]},
 		{"?state=succeeded", nil},
 		{"?eventId=none", nil},
+		{"?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z&limit=3", all},
+		{"?until=2000-01-01T00:00:00Z", nil},
+		{"?since=2100-01-01T00:00:00Z", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {

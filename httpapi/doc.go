@@ -22,7 +22,7 @@
 //	POST   /subscriptions/{id}/rotate-secret    new secret, answered once; optional {"secret": "..."}
 //	POST   /subscriptions/{id}/enable           enable
 //	POST   /subscriptions/{id}/disable          disable
-//	GET    /subscriptions/{id}/deliveries       list: state, eventId, cursor, limit
+//	GET    /subscriptions/{id}/deliveries       list: state, eventId, since, until, cursor, limit
 //	GET    /deliveries/{id}                     get, with the attempt log
 //	POST   /deliveries/{id}/retry               send again; 409 while pending
 //	GET    /subscriptions/{id}/events           pull: cursor, limit, maxBatchSize, timeout, autoCommit
