@@ -84,6 +84,48 @@
 // subscription URLs cannot reach into the host's network (SSRF). Set
 // Config.AllowPrivateNetworks for tests and internal receivers.
 //
+// # Pull delivery
+//
+// A consumer that cannot receive HTTP calls (behind a firewall, on a
+// laptop) subscribes with Mode ModePull and no URL. Publish appends each
+// matching event to that subscription's ordered feed, in the same store
+// operation that stores the event, and the consumer reads the feed:
+//
+//	for {
+//		res, err := d.Poll(ctx, sub.ID, webhook.PollParams{})
+//		...process res.Events...
+//		err = d.CommitCursor(ctx, sub.ID, res.NextCursor)
+//	}
+//
+// Poll returns at once when events wait past the cursor (by default the
+// committed position); otherwise it long-polls: Publish wakes it, or it
+// returns an empty batch when PollParams.Wait ends (10 s by default, 1 s to
+// 5 minutes). A batch holds at most PollParams.Limit events (100, at most
+// 1000) and about PollParams.MaxBatchBytes of event data (512 KiB; a larger
+// event comes alone). Each event carries its own cursor, so a consumer can
+// commit part of a batch.
+//
+// Delivery is at least once: until a cursor is committed, polling from the
+// committed position returns the same events again. PollParams.AutoCommit
+// commits the batch as it is returned, which makes that batch at most once.
+// The committed position only moves forward; CursorReset moves it anywhere,
+// to CursorOldest to replay, or to CursorLatest to skip a backlog. Feeds and
+// positions live in the Store, so with boltstore they survive restarts.
+//
+// A subscription has one consumer at a time: a second Poll while one runs
+// fails at once with ErrConcurrentPoll. Polls of different subscriptions
+// run in parallel. Events published more than Config.Retention ago (30
+// days) are no longer returned; a cursor that points before them fails with
+// ErrCursorExpired, and the consumer resets to CursorOldest.
+//
+// # Event log
+//
+// EventGet returns a stored event; EventList pages through them, newest or
+// oldest first, filtered by tenant, type pattern and time range, with a
+// cursor that stays valid while events are published. DeliveryList filters
+// by subscription and creation time, so "the last 30 days of deliveries of
+// this subscription" is one call.
+//
 // # Calling third-party APIs
 //
 // A subscription can shape its request for an API that knows nothing of
