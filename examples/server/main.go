@@ -293,7 +293,18 @@ func demo(ctx context.Context, base, token string) error {
 		return fmt.Errorf("demo: delivery %s is %s, want succeeded", one.ID, one.State)
 	}
 
-	// 5. Unsubscribe, leaving nothing behind in a -db file kept between
+	// 5. The event log, through the API.
+	var events struct {
+		Data []struct{ ID, Type string }
+	}
+	if err := call(ctx, token, "GET", base+"/webhooks/events?type=order.*&limit=1", nil, http.StatusOK, &events); err != nil {
+		return err
+	}
+	for _, e := range events.Data {
+		fmt.Printf("GET /webhooks/events: newest %s %s\n", e.ID, e.Type)
+	}
+
+	// 6. Unsubscribe, leaving nothing behind in a -db file kept between
 	// runs.
 	if err := call(ctx, token, "DELETE", base+"/webhooks/subscriptions/"+sub.ID, nil, http.StatusNoContent, nil); err != nil {
 		return err
