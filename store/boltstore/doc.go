@@ -54,7 +54,13 @@
 //     Publish, reads those two short lists only.
 //   - deliveries by subscription (SubscriptionDelete, DeliveryList) and by
 //     event (DeliveryList, retention).
-//   - events by Timestamp, read by the retention purge.
+//   - events by Timestamp, read by the retention purge and EventList.
+//   - pull feeds: each pull subscription's entries by sequence number, with
+//     a small state record (last sequence, committed position, purged-up-to
+//     position), and the entries by event for the purge. EventInsert
+//     numbers entries inside its transaction, so a reader never sees an
+//     entry before those preceding it. FeedRead seeks to the position and
+//     reads only the page it returns.
 //   - attempts, one key per attempt under its delivery's ID.
 //
 // A claim writes the lease (LeaseToken, LeasedUntil) and moves the
@@ -64,15 +70,21 @@
 // # Retention
 //
 // Events older than Options.Retention (30 days by default), with their
-// deliveries and attempts, are deleted by a background purge every
-// Options.PurgeInterval, or by calling Purge. An event with a pending
-// delivery is never purged, nor is that delivery. The purge works in
+// deliveries, attempts and pull feed entries, are deleted by a background
+// purge every Options.PurgeInterval, or by calling Purge. An event with a
+// pending delivery is never purged, nor is that delivery; nor is an event
+// whose feed entry was published within the retention. A feed remembers
+// how far it was purged, so a reader behind that point is told
+// (webhook.ErrCursorExpired) rather than skipping events. Keep
+// Options.Retention equal to the Dispatcher's webhook.Config.Retention. The purge works in
 // transactions of bounded size (about 2,000 records), so Publish waits at
 // most one such transaction.
 //
 // # File format
 //
-// The file holds a format marker and a schema version. Open and New refuse
+// The file holds a format marker and a schema version (2 since pull feeds;
+// Open and New add the feed buckets to a version 1 file, unless it is
+// opened read-only). Open and New refuse
 // a file written by a newer release (ErrNewerSchema) and a file that is not
 // a webhook store, is torn or is corrupt (ErrForeignFile), without changing
 // it.
