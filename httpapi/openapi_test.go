@@ -72,8 +72,9 @@ var requestBodies = map[string]string{
 }
 
 // TestOpenAPIDescribesAnswers calls every documented operation, as an
-// admin and anonymously, and checks that the status is documented for it
-// and the body fits the documented schema.
+// admin of the resources' tenant, of another tenant and anonymously, and
+// checks that the status is documented for it, the body fits the
+// documented schema, and no stored secret or credential is answered.
 func TestOpenAPIDescribesAnswers(t *testing.T) {
 	t.Parallel()
 	probe := setup(t, &bundleOpts{cfg: Config{AllowPublish: true}})
@@ -104,6 +105,9 @@ func TestOpenAPIDescribesAnswers(t *testing.T) {
 						ct = "application/merge-patch+json"
 					}
 					w := b.do(t, req{method: strings.ToUpper(method), path: target, token: token, body: body, contentType: ct})
+					// Credentials are never answered, nor a secret once set.
+					require.NotContains(t, w.Body.String(), "s3cret-token")
+					require.NotContains(t, w.Body.String(), b.subA.Secret)
 					responses := op["responses"].(map[string]any)
 					resp, ok := responses[strconv.Itoa(w.Code)].(map[string]any)
 					require.True(t, ok, "%s %s answered %d, which is not documented: %s", method, target, w.Code, w.Body.String())
