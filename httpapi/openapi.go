@@ -15,22 +15,39 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
+// openAPITop is the document's top level, decoded only as far as serving
+// needs: its members keep their order, the path items their own.
+type openAPITop struct {
+	OpenAPI    json.RawMessage            `json:"openapi"`
+	Info       json.RawMessage            `json:"info"`
+	Servers    []openAPIServer            `json:"servers"`
+	Paths      map[string]json.RawMessage `json:"paths"`
+	Components json.RawMessage            `json:"components"`
+}
+
+type openAPIServer struct {
+	URL string `json:"url"`
+}
+
 // openAPI serves GET /openapi.json, with its server URL set to the prefix
 // the handler is mounted under, so that tools call the right paths.
 func (a *api) openAPI(c *call) (int, any, error) {
-	var doc map[string]any
+	var doc openAPITop
 	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
 		return 0, nil, err
 	}
-	doc["servers"] = []any{map[string]any{"url": mountPrefix(c.r)}}
+	doc.Servers = []openAPIServer{{URL: mountPrefix(c.r)}}
 	if !a.cfg.AllowPublish {
-		paths, _ := doc["paths"].(map[string]any)
-		if ev, ok := paths["/events"].(map[string]any); ok {
-			delete(ev, "post")
-			if len(ev) == 0 {
-				delete(paths, "/events")
-			}
+		var events map[string]json.RawMessage
+		if err := json.Unmarshal(doc.Paths["/events"], &events); err != nil {
+			return 0, nil, err
 		}
+		delete(events, "post")
+		b, err := json.Marshal(events)
+		if err != nil {
+			return 0, nil, err
+		}
+		doc.Paths["/events"] = b
 	}
 	return http.StatusOK, doc, nil
 }
