@@ -227,11 +227,11 @@ func (d *Dispatcher) expired(subID string, oldest uint64) error {
 
 // CommitCursor records cursor, a cursor Poll returned for subscriptionID
 // (NextCursor or an event's Cursor), as the subscription's committed
-// position: the next Poll without a cursor starts after it. It is durable
-// when the store is. The position only moves forward: committing a cursor
-// at or before the committed position changes nothing and is not an error,
-// so commits may be repeated or arrive late. Use CursorReset to move it
-// back.
+// position: the next Poll without a cursor starts after it. CursorLatest
+// acknowledges every event published so far. It is durable when the store
+// is. The position only moves forward: committing a cursor at or before the
+// committed position changes nothing and is not an error, so commits may be
+// repeated or arrive late. Use CursorReset to move it back.
 //
 // Errors as for Poll; ErrCursorExpired is not one: committing past events
 // that expired is allowed.
@@ -239,7 +239,7 @@ func (d *Dispatcher) CommitCursor(ctx context.Context, subscriptionID, cursor st
 	if err := d.pullSubscription(ctx, "commit cursor of", subscriptionID); err != nil {
 		return err
 	}
-	seq, err := decodeCursor(subscriptionID, cursor)
+	seq, err := d.resolveCursor(ctx, "commit cursor of", subscriptionID, cursor)
 	if err != nil {
 		return err
 	}

@@ -255,11 +255,16 @@ func TestPollCommit(t *testing.T) {
 	_, err = b.d.CursorReset(t.Context(), sub.ID, first.Events[2].Cursor)
 	require.NoError(t, err)
 	require.Equal(t, []string{e4, e5, e6}, polledIDs(b.poll(t, sub.ID, webhook.PollParams{})))
+	require.NoError(t, b.d.CommitCursor(t.Context(), sub.ID, webhook.CursorOldest), "naming an older position changes nothing")
+	require.Equal(t, []string{e4, e5, e6}, polledIDs(b.poll(t, sub.ID, webhook.PollParams{})))
+	require.NoError(t, b.d.CommitCursor(t.Context(), sub.ID, webhook.CursorLatest), "acknowledges everything")
+	e7 := b.publish(t, "a", `7`)
+	require.Equal(t, []string{e7}, polledIDs(b.poll(t, sub.ID, webhook.PollParams{})))
 	latest, err := b.d.CursorReset(t.Context(), sub.ID, webhook.CursorLatest)
 	require.NoError(t, err)
-	e7 := b.publish(t, "a", `7`)
-	require.Equal(t, []string{e7}, polledIDs(b.poll(t, sub.ID, webhook.PollParams{})), "CursorLatest skips the backlog")
-	require.Equal(t, []string{e7}, polledIDs(b.poll(t, sub.ID, webhook.PollParams{Cursor: latest})))
+	e8 := b.publish(t, "a", `8`)
+	require.Equal(t, []string{e8}, polledIDs(b.poll(t, sub.ID, webhook.PollParams{})), "CursorLatest skips the backlog")
+	require.Equal(t, []string{e8}, polledIDs(b.poll(t, sub.ID, webhook.PollParams{Cursor: latest})))
 	require.Equal(t, []string{e1}, polledIDs(b.poll(t, sub.ID, webhook.PollParams{Cursor: webhook.CursorOldest, Limit: 1})))
 }
 
@@ -423,6 +428,7 @@ func TestPollErrors(t *testing.T) {
 	}
 
 	require.ErrorIs(t, b.d.CommitCursor(t.Context(), sub.ID, "nope"), webhook.ErrInvalid)
+	require.ErrorIs(t, b.d.CommitCursor(t.Context(), sub.ID, ""), webhook.ErrInvalid)
 	require.ErrorIs(t, b.d.CommitCursor(t.Context(), sub.ID, foreign), webhook.ErrInvalid)
 	require.ErrorIs(t, b.d.CommitCursor(t.Context(), push.ID, own), webhook.ErrNotPull)
 	require.ErrorIs(t, b.d.CommitCursor(t.Context(), "sub_missing", own), webhook.ErrNotFound)

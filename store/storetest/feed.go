@@ -156,7 +156,7 @@ func testFeedRetention(t *testing.T, s webhook.Store) {
 		{"from the start", 0, since, true, 2, nil},
 		{"inside the expired part", 1, since, true, 2, nil},
 		{"at the oldest retained position", 2, since, false, 0, []uint64{3, 4}},
-		{"an expired entry is not the boundary: Since itself is retained", 2, t0.Add(-time.Hour), false, 0, []uint64{3, 4}},
+		{"an entry published exactly at Since is retained", 2, t0.Add(-time.Hour), false, 0, []uint64{3, 4}},
 		{"just after", 2, t0.Add(-time.Hour + time.Nanosecond), true, 3, nil},
 		{"at the end", 4, since, false, 0, nil},
 		{"everything expired", 0, t0.Add(time.Hour), true, 4, nil},
