@@ -547,3 +547,44 @@ func TestPollRestartBoltstore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{next.EventID}, polledIDs(res))
 }
+
+// TestPollWhilePublishing: a consumer polling with AutoCommit while many
+// goroutines publish receives every event exactly once.
+func TestPollWhilePublishing(t *testing.T) {
+	t.Parallel()
+	const (
+		publishers = 4
+		each       = 50
+		total      = publishers * each
+	)
+	b := setupPull(t, nil)
+	sub := b.pullSub(t, "*")
+	published := make(chan string, total)
+	var wg sync.WaitGroup
+	for range publishers {
+		wg.Go(func() {
+			for range each {
+				res, err := b.d.Publish(t.Context(), webhook.Event{Type: "a", Data: []byte(`{}`)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				published <- res.EventID
+			}
+		})
+	}
+	seen := make(map[string]int, total)
+	for polls := 0; len(seen) < total; polls++ {
+		require.Less(t, polls, total*2, "the consumer should not need more polls than events")
+		res := b.poll(t, sub.ID, webhook.PollParams{AutoCommit: true, Wait: 5 * time.Second, Limit: 7})
+		for _, e := range res.Events {
+			seen[e.Event.ID]++
+		}
+	}
+	wg.Wait()
+	close(published)
+	for id := range published {
+		require.Equal(t, 1, seen[id], "event %s", id)
+	}
+	require.Len(t, seen, total)
+}
