@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,10 @@ func window(ctx context.Context, o *options, count func() int64) (measured, erro
 	ops := c1 - c0
 	if ops <= 0 {
 		return measured{}, fmt.Errorf("nothing completed in %s", o.duration)
+	}
+	if o.verbose {
+		fmt.Fprintf(os.Stderr, "bench:   %.0f ops/s, %.1f µs CPU/op, %.2f cores busy\n",
+			float64(ops)/t1.Sub(t0).Seconds(), float64(cpu1-cpu0)/1e3/float64(ops), float64(cpu1-cpu0)/float64(t1.Sub(t0)))
 	}
 	return measured{
 		perSec:   float64(ops) / t1.Sub(t0).Seconds(),

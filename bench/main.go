@@ -66,6 +66,7 @@ type options struct {
 	smoke    bool
 	logger   string // -logger
 	side     string // -side: both, lib or raw
+	verbose  bool   // -v: every round's figures on stderr
 	// concurrency lists the concurrencies of the throughput scenario.
 	concurrency []int
 	dir         string // for bbolt files
@@ -94,6 +95,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "measured window of one round")
 	flag.StringVar(&o.side, "side", "both", "run both sides, or only the library (lib) or the raw reference (raw), for profiling one")
 	conc := flag.String("concurrency", "1,8,32,128", "concurrencies of the throughput scenario, comma separated")
+	flag.BoolVar(&o.verbose, "v", false, "print every round's throughput, CPU per operation and busy cores on stderr")
 	flag.BoolVar(&o.smoke, "smoke", false, "run every scenario tiny, in a few seconds (CI); targets are not judged")
 	flag.StringVar(&o.dir, "dir", "", "directory for bbolt files (default: a temporary directory)")
 	flag.IntVar(&o.memoryPending, "memory-pending", 1_000_000, "pending deliveries in the memory scenario")
@@ -135,7 +137,7 @@ func main() {
 			fatal(err)
 		}
 		defer os.RemoveAll(dir)
-		o.dir = dir
+		o.dir, tempDir = dir, dir
 	}
 
 	if *child != "" {
@@ -224,7 +226,13 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
+// tempDir is the directory to remove on a fatal error.
+var tempDir string
+
 func fatal(err error) {
+	if tempDir != "" {
+		_ = os.RemoveAll(tempDir)
+	}
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
 }

@@ -78,6 +78,7 @@ func memoryChild(ctx context.Context, o *options) (*memoryResult, error) {
 	rc := newReceiver()
 	defer rc.Close()
 	path := filepath.Join(o.dir, "memory.db")
+	defer remove(path)
 	res := &memoryResult{}
 
 	start := time.Now()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -91,6 +92,9 @@ func scenarioLarge(ctx context.Context, o *options) ([]row, error) {
 	}, nil
 }
 
+// remove deletes a round's file: they add up to gigabytes over a run.
+func remove(path string) { _ = os.Remove(path) }
+
 func scenarioBolt(ctx context.Context, o *options) ([]row, error) {
 	rc := newReceiver()
 	defer rc.Close()
@@ -103,10 +107,12 @@ func scenarioBolt(ctx context.Context, o *options) ([]row, error) {
 	for _, n := range []int{1, 32} {
 		var lib, raw []float64
 		err := interleave(o, func() error {
-			st, err := boltstore.Open(path("publish"), nil)
+			file := path("publish")
+			st, err := boltstore.Open(file, nil)
 			if err != nil {
 				return err
 			}
+			defer remove(file)
 			defer st.Close()
 			d, err := newDispatcher(st, 32)
 			if err != nil {
@@ -127,10 +133,12 @@ func scenarioBolt(ctx context.Context, o *options) ([]row, error) {
 			lib = append(lib, m.perSec)
 			return err
 		}, func() error {
-			c, err := openRawCommitter(path("raw"))
+			file := path("raw")
+			c, err := openRawCommitter(file)
 			if err != nil {
 				return err
 			}
+			defer remove(file)
 			defer c.close()
 			var seq atomic.Int64
 			g := newGroup()
@@ -167,10 +175,12 @@ func scenarioBolt(ctx context.Context, o *options) ([]row, error) {
 	const c = 32
 	var lib, raw []float64
 	err := interleave(o, func() error {
-		st, err := boltstore.Open(path("e2e"), nil)
+		file := path("e2e")
+		st, err := boltstore.Open(file, nil)
 		if err != nil {
 			return err
 		}
+		defer remove(file)
 		defer st.Close()
 		d, err := newDispatcher(st, c)
 		if err != nil {
@@ -179,14 +189,18 @@ func scenarioBolt(ctx context.Context, o *options) ([]row, error) {
 		if _, err := createSubscriptions(ctx, d, rc.URL(), 1, 1); err != nil {
 			return err
 		}
-		m, err := libDelivered(ctx, o, rc, d, publishersFor(c), backlogFor(c), 1, bodySize, 0)
+		// 32 publishers, as many as raw goroutines: each Publish waits
+		// for its fsync.
+		m, err := libDelivered(ctx, o, rc, d, c, backlogFor(c), 1, bodySize, 0)
 		lib = append(lib, m.perSec)
 		return err
 	}, func() error {
-		cm, err := openRawCommitter(path("e2e-raw"))
+		file := path("e2e-raw")
+		cm, err := openRawCommitter(file)
 		if err != nil {
 			return err
 		}
+		defer remove(file)
 		defer cm.close()
 		s, err := newRawSender(rc.URL(), c, bodySize, []string{webhook.NewSecret()})
 		if err != nil {
