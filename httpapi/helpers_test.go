@@ -62,7 +62,7 @@ type bundleOpts struct {
 }
 
 // setup returns a fresh bundle. The dispatcher is not started.
-func setup(t *testing.T, o *bundleOpts) *testBundle {
+func setup(t testing.TB, o *bundleOpts) *testBundle {
 	t.Helper()
 	if o == nil {
 		o = &bundleOpts{}
@@ -154,7 +154,7 @@ type req struct {
 }
 
 // do sends r to the API and returns the answer.
-func (b *testBundle) do(t *testing.T, r req) *httptest.ResponseRecorder {
+func (b *testBundle) do(t testing.TB, r req) *httptest.ResponseRecorder {
 	t.Helper()
 	var body *strings.Reader
 	if r.body != "" {
@@ -179,7 +179,7 @@ func (b *testBundle) do(t *testing.T, r req) *httptest.ResponseRecorder {
 }
 
 // decodeAs decodes an answer's JSON body into a T.
-func decodeAs[T any](t *testing.T, w *httptest.ResponseRecorder) T {
+func decodeAs[T any](t testing.TB, w *httptest.ResponseRecorder) T {
 	t.Helper()
 	var v T
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v), "body: %s", w.Body.String())
