@@ -146,6 +146,8 @@ func (d *Dispatcher) DeliveryRetry(ctx context.Context, id string) (Delivery, er
 // attempt wakes it, whichever comes first.
 func (d *Dispatcher) loop(ctx, workCtx context.Context, rs *runState) {
 	defer close(rs.loopDone)
+	timer := time.NewTimer(maxIdleWait) // reused by every sleep
+	timer.Stop()
 	for ctx.Err() == nil {
 		free := d.cfg.Workers - int(d.active.Load())
 		if free > 0 {
@@ -155,7 +157,7 @@ func (d *Dispatcher) loop(ctx, workCtx context.Context, rs *runState) {
 					return
 				}
 				d.log.ErrorContext(ctx, "claiming deliveries failed", "error", err)
-				d.sleep(ctx, storeErrorDelay)
+				d.sleep(ctx, timer, storeErrorDelay)
 				continue
 			}
 			if n == free {
@@ -179,13 +181,15 @@ func (d *Dispatcher) loop(ctx, workCtx context.Context, rs *runState) {
 				wait = min(wait, maxIdleWait)
 			}
 		}
-		d.sleep(ctx, wait)
+		d.sleep(ctx, timer, wait)
 	}
 }
 
-// sleep waits for a wake-up, for wait to pass or for ctx to end.
-func (d *Dispatcher) sleep(ctx context.Context, wait time.Duration) {
-	t := time.NewTimer(wait)
+// sleep waits for a wake-up, for wait to pass or for ctx to end. The loop
+// passes its one stopped timer t, so that waking once per finished attempt
+// allocates nothing (since Go 1.23 a stopped timer's channel is empty).
+func (d *Dispatcher) sleep(ctx context.Context, t *time.Timer, wait time.Duration) {
+	t.Reset(wait)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
