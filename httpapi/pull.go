@@ -81,8 +81,7 @@ func (a *api) subscriptionPoll(c *call) (int, any, error) {
 
 // cursorIn is the body of PUT /subscriptions/{id}/cursor.
 type cursorIn struct {
-	// Cursor is a cursor a poll answered, or with Reset also "oldest" or
-	// "latest".
+	// Cursor is a cursor a poll answered, "oldest" or "latest".
 	Cursor string `json:"cursor"`
 	// Reset moves the committed position anywhere, backwards too; without
 	// it the position only moves forward.
@@ -112,7 +111,7 @@ func (a *api) subscriptionCursor(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	if in.Cursor == "" {
-		return 0, nil, invalid("cursor", fieldError{Field: "cursor", Message: `required: a cursor a poll answered (nextCursor, or an event's cursor); with "reset": true also "oldest" or "latest"`})
+		return 0, nil, invalid("cursor", fieldError{Field: "cursor", Message: `required: a cursor a poll answered (nextCursor, or an event's cursor), "oldest" or "latest"`})
 	}
 	if !in.Reset {
 		if err := a.d.CommitCursor(c.ctx(), id, in.Cursor); err != nil {
