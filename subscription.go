@@ -43,7 +43,8 @@ type Subscription struct {
 	// Secret is the Standard Webhooks signing secret: "whsec_" + base64 for
 	// scheme v1, or a "whsk_" ed25519 private key for v1a.
 	// SubscriptionCreate generates one when empty and returns it, as does
-	// SubscriptionRotateSecret; Get, List and Update return it empty.
+	// SubscriptionRotateSecret; Get, List and Update return it empty. Pull
+	// subscriptions are never signed and get none.
 	Secret string `json:"secret,omitempty"`
 	// Headers are static request headers sent with every delivery. The
 	// headers the Dispatcher sets itself (webhook-*, content-length, host,
@@ -519,7 +520,7 @@ func (d *Dispatcher) SubscriptionCreate(ctx context.Context, s Subscription) (Su
 	}
 	now := d.now()
 	s.ID = d.ids.next("sub", now)
-	if s.Secret == "" {
+	if s.Secret == "" && s.Mode != ModePull { // pull feeds are read, not signed.
 		secret, err := newSecret(s.SignatureScheme)
 		if err != nil {
 			return Subscription{}, err
@@ -619,6 +620,9 @@ func (d *Dispatcher) SubscriptionRotateSecret(ctx context.Context, id, secret st
 	s, err := d.store.SubscriptionGet(ctx, id)
 	if err != nil {
 		return Subscription{}, err
+	}
+	if s.Mode == ModePull {
+		return Subscription{}, invalidField("secret rotation", "Mode", "a pull subscription is read with Poll and never signed: it has no secret to rotate")
 	}
 	if secret == "" {
 		if secret, err = newSecret(s.SignatureScheme); err != nil {

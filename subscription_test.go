@@ -399,3 +399,15 @@ func FuzzMatchEventType(f *testing.F) {
 		require.Equal(t, re.MatchString(typ), webhook.MatchEventType(pattern, typ), "%q ~ %q", pattern, typ)
 	})
 }
+
+func TestPullSubscriptionHasNoSecret(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	s, err := b.d.SubscriptionCreate(ctx, webhook.Subscription{Mode: webhook.ModePull, EventTypes: []string{"*"}})
+	require.NoError(t, err)
+	require.Empty(t, s.Secret, "pull feeds are read, never signed")
+	_, err = b.d.SubscriptionRotateSecret(ctx, s.ID, "")
+	require.ErrorIs(t, err, webhook.ErrInvalid)
+	require.ErrorContains(t, err, "no secret to rotate")
+}

@@ -24,4 +24,5 @@ done <<'TARGETS'
 . FuzzMatchEventType
 ./internal/tmpl FuzzTemplate
 ./internal/tmpl FuzzValidValue
+./httpapi FuzzRequestBody
 TARGETS
