@@ -170,6 +170,12 @@
 // with the same Handler; receiver/boltdedupe remembers handled IDs across
 // restarts.
 //
+// # Management API
+//
+// Package httpapi serves subscriptions, deliveries, the event log and
+// pull over REST as one http.Handler, scoped to the tenant the host's
+// Authorize function names, with an OpenAPI 3.1 document of its routes.
+//
 // # Stores
 //
 // The Store interface is the persistence contract. store/memstore keeps
