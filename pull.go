@@ -187,6 +187,11 @@ func (d *Dispatcher) Poll(ctx context.Context, subscriptionID string, p PollPara
 		case <-ctx.Done():
 			return PollResult{}, fmt.Errorf("webhook: poll subscription %s: %w", subscriptionID, ctx.Err())
 		}
+		// SubscriptionDelete wakes the poll; another process may have
+		// deleted the subscription while it waited.
+		if err := d.pullSubscription(ctx, "poll", subscriptionID); err != nil {
+			return PollResult{}, err
+		}
 	}
 }
 
@@ -266,6 +271,12 @@ func (d *Dispatcher) CursorReset(ctx context.Context, subscriptionID, cursor str
 	if err := d.pullSubscription(ctx, "reset cursor of", subscriptionID); err != nil {
 		return "", err
 	}
+	// A running Poll with AutoCommit would commit its batch over the
+	// reset, undoing a rewind that was reported done.
+	if _, ok := d.polls.acquire(subscriptionID); !ok {
+		return "", fmt.Errorf("webhook: reset cursor of subscription %s: %w: its auto-commit would undo the reset; retry when the poll returns", subscriptionID, ErrConcurrentPoll)
+	}
+	defer d.polls.release(subscriptionID)
 	seq, err := d.resolveCursor(ctx, "reset cursor of", subscriptionID, cursor)
 	if err != nil {
 		return "", err

@@ -588,3 +588,83 @@ func TestPollWhilePublishing(t *testing.T) {
 	}
 	require.Len(t, seen, total)
 }
+
+// gatedCommit holds the first forward FeedCommit until released, so a test
+// can act while a Poll with AutoCommit is about to commit.
+type gatedCommit struct {
+	webhook.Store
+	entered, release chan struct{}
+	once            sync.Once
+}
+
+func (g *gatedCommit) FeedCommit(ctx context.Context, id string, seq uint64, rewind bool) error {
+	if !rewind {
+		g.once.Do(func() {
+			close(g.entered)
+			<-g.release
+		})
+	}
+	return g.Store.FeedCommit(ctx, id, seq, rewind)
+}
+
+// A reset while a Poll with AutoCommit runs is refused: the poll's commit
+// would otherwise undo a rewind reported done.
+func TestCursorResetRefusedWhilePollRuns(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	g := &gatedCommit{Store: memstore.New(), entered: make(chan struct{}), release: make(chan struct{})}
+	d, err := webhook.NewDispatcher(g, nil)
+	require.NoError(t, err)
+	sub, err := d.SubscriptionCreate(ctx, webhook.Subscription{Mode: webhook.ModePull, EventTypes: []string{"*"}})
+	require.NoError(t, err)
+	for range 3 {
+		_, err := d.Publish(ctx, webhook.Event{Type: "a", Data: []byte(`1`)})
+		require.NoError(t, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Poll(ctx, sub.ID, webhook.PollParams{AutoCommit: true})
+		done <- err
+	}()
+	<-g.entered // the poll read 1..3 and is committing 3.
+	_, err = d.CursorReset(ctx, sub.ID, webhook.CursorOldest)
+	require.ErrorIs(t, err, webhook.ErrConcurrentPoll)
+	close(g.release)
+	require.NoError(t, <-done)
+
+	// Once the poll returned, the rewind works and replays all three.
+	_, err = d.CursorReset(ctx, sub.ID, webhook.CursorOldest)
+	require.NoError(t, err)
+	res, err := d.Poll(ctx, sub.ID, webhook.PollParams{Wait: webhook.PollWaitMin})
+	require.NoError(t, err)
+	require.Len(t, res.Events, 3)
+}
+
+// Deleting a subscription ends a Poll waiting on it with ErrNotFound at
+// once, with or without a cursor.
+func TestPollEndsWhenSubscriptionDeleted(t *testing.T) {
+	t.Parallel()
+	for _, withCursor := range []bool{false, true} {
+		b := setupPull(t, nil)
+		sub := b.pullSub(t, "*")
+		cursor := ""
+		if withCursor {
+			b.publish(t, "a", `1`)
+			cursor = b.poll(t, sub.ID, webhook.PollParams{Cursor: webhook.CursorLatest, Wait: webhook.PollWaitMin}).NextCursor
+			b.waitRead(t, sub.ID)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := b.d.Poll(t.Context(), sub.ID, webhook.PollParams{Cursor: cursor, Wait: webhook.PollWaitMax})
+			done <- err
+		}()
+		b.waitRead(t, sub.ID) // the poll waits now.
+		require.NoError(t, b.d.SubscriptionDelete(t.Context(), sub.ID))
+		select {
+		case err := <-done:
+			require.ErrorIs(t, err, webhook.ErrNotFound, "cursor %q", cursor)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("cursor %q: the poll went on waiting after the delete", cursor)
+		}
+	}
+}

@@ -46,7 +46,9 @@ type Subscription struct {
 	// SubscriptionRotateSecret; Get, List and Update return it empty. Pull
 	// subscriptions are never signed and get none.
 	Secret string `json:"secret,omitempty"`
-	// Headers are static request headers sent with every delivery. The
+	// Headers are static request headers sent with every delivery. They
+	// are returned as given by Get and List: put credentials in Auth,
+	// which is redacted (Authorization and Cookie are refused here). The
 	// headers the Dispatcher sets itself (webhook-*, content-length, host,
 	// ...) cannot be given here.
 	Headers map[string]string `json:"headers,omitempty"`
@@ -233,8 +235,9 @@ func (s *Subscription) normalize(c *Config) error {
 			v.add(field, fmt.Sprintf("conflicts with Headers[%q] (header names are case-insensitive); keep one", other))
 		}
 		seen[canon] = name
-		if canon == "Authorization" && s.Auth != nil && (s.Auth.Bearer != nil || s.Auth.Basic != nil) {
-			v.add(field, "conflicts with Auth.Bearer or Auth.Basic, which set Authorization; keep one")
+		switch canon {
+		case "Authorization", "Proxy-Authorization", "Cookie":
+			v.add(field, "carries credentials, which static headers would show in every result: give it in Auth (Bearer, Basic or Auth.Headers), which is redacted")
 		}
 	}
 	if n := mapSize(s.Metadata); n > maxMetadataLen {
@@ -656,6 +659,7 @@ func (d *Dispatcher) SubscriptionDelete(ctx context.Context, id string) error {
 		return err
 	}
 	d.templates.m.Delete(id) // drop its decoded secrets and templates.
+	d.polls.wake(id)         // a waiting Poll ends with ErrNotFound.
 	d.log.InfoContext(ctx, "subscription deleted", "subscription", id)
 	return nil
 }

@@ -292,7 +292,8 @@ func TestSubscriptionHeaderConflicts(t *testing.T) {
 		msg     string
 	}{
 		{"same name twice", map[string]string{"X-A": "1", "x-a": "2"}, nil, "case-insensitive"},
-		{"authorization beside bearer", map[string]string{"Authorization": "x"}, &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "t"}}, "conflicts with Auth.Bearer"},
+		{"credentials in a static header", map[string]string{"Authorization": "Bearer top-secret"}, nil, "give it in Auth"},
+		{"cookie in a static header", map[string]string{"Cookie": "session=1"}, nil, "give it in Auth"},
 		{"static and auth header", map[string]string{"api-key": "1"}, &webhook.Auth{Headers: map[string]string{"Api-Key": "2"}}, "set it in one place"},
 		{"content type", map[string]string{"Content-Type": "text/xml"}, nil, "set that instead"},
 	} {

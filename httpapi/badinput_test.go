@@ -157,3 +157,21 @@ func TestRouting(t *testing.T) {
 		})
 	}
 }
+
+// JSON names are case-sensitive camelCase: a name that differs only in
+// case is refused, in a body and in a merge patch, never half-applied.
+func TestWrongCaseNamesAreRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	w := b.do(t, req{method: "POST", path: "/subscriptions", token: tokAdminA,
+		body: `{"URL": "https://example.com/h", "EventTypes": ["a"]}`})
+	require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	require.Contains(t, w.Body.String(), "case-sensitive")
+
+	w = b.do(t, req{method: "PATCH", path: "/subscriptions/" + b.subA.ID, token: tokAdminA,
+		body: `{"Name": "renamed", "Disabled": true}`, contentType: mediaMergePatch})
+	require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	got, err := b.d.SubscriptionGet(t.Context(), b.subA.ID)
+	require.NoError(t, err)
+	require.False(t, got.Disabled)
+}

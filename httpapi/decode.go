@@ -2,15 +2,18 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Media types of request bodies.
@@ -67,6 +70,9 @@ func decodeStrict(b []byte, v any) error {
 	}
 	if trimmed[0] != '{' {
 		return badRequest("", "the body must be a JSON object")
+	}
+	if err := checkExactNames(b, reflect.TypeOf(v), ""); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -160,6 +166,9 @@ func decodeObject(b []byte) (map[string]any, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, jsonError(err)
 	}
+	if err := checkExactNames(b, reflect.TypeFor[subscriptionIn](), ""); err != nil {
+		return nil, err
+	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, badRequest("", "the body must hold one JSON object and nothing after it")
 	}
@@ -199,4 +208,61 @@ type page[T any] struct {
 	// NextCursor, when present, is the cursor parameter for the next
 	// page; it is absent on the last page.
 	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// checkExactNames reports the first member name of the JSON object raw that
+// matches a field of t only when case is ignored: encoding/json accepts
+// "URL" for "url", and a merge patch holding "URL" would be lost behind the
+// "url" it merges into. Nested objects are checked against their fields.
+func checkExactNames(raw json.RawMessage, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Slice:
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return nil // a type error, reported by the decoder
+		}
+		for i, it := range items {
+			if err := checkExactNames(it, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Struct:
+	default:
+		return nil
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		fields[cmp.Or(name, f.Name)] = f.Type
+	}
+	for k, v := range obj {
+		ft, ok := fields[k]
+		if !ok {
+			for name := range fields {
+				if strings.EqualFold(name, k) {
+					return badRequest(path+k, fmt.Sprintf("is not a field of this request: names are case-sensitive camelCase; did you mean %q?", name))
+				}
+			}
+			continue // unknown: DisallowUnknownFields names it
+		}
+		if err := checkExactNames(v, ft, path+k+"."); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -127,6 +127,9 @@ func (a *api) subscriptionDeliveries(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if !since.IsZero() && !until.IsZero() && !since.Before(until) {
+		return 0, nil, badRequest("until", "must be after since; give a time range from since (inclusive) to until (exclusive)")
+	}
 	ds, err := a.d.DeliveryList(c.ctx(), webhook.DeliveryListParams{
 		SubscriptionID: id,
 		Tenant:         c.p.Tenant,

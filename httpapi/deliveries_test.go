@@ -156,3 +156,11 @@ func TestSubscriptionDeliveriesList(t *testing.T) {
 		})
 	}
 }
+
+func TestDeliveryListRefusesEmptyTimeRange(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	w := b.do(t, req{method: "GET", path: "/subscriptions/" + b.subA.ID + "/deliveries?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", token: tokAdminA})
+	require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	require.Contains(t, w.Body.String(), "must be after since")
+}

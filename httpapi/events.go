@@ -1,10 +1,14 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hooksmith/webhook"
@@ -42,7 +46,10 @@ func (a *api) eventPublish(c *call) (int, any, error) {
 	if in.Tenant != nil && *in.Tenant != c.p.Tenant {
 		return 0, nil, invalid("event", fieldError{Field: "tenant", Message: "must be your own tenant " + quote(c.p.Tenant) + ", or omitted"})
 	}
-	e := webhook.Event{ID: in.ID, Type: in.Type, Tenant: c.p.Tenant, Data: in.Data, Metadata: in.Metadata}
+	e := webhook.Event{Type: in.Type, Tenant: c.p.Tenant, Data: in.Data, Metadata: in.Metadata}
+	if in.ID != "" {
+		e.ID = scopedEventID(c.p.Tenant, in.ID)
+	}
 	if in.Timestamp != nil {
 		e.Timestamp = *in.Timestamp
 	}
@@ -58,6 +65,21 @@ func (a *api) eventPublish(c *call) (int, any, error) {
 		return http.StatusOK, out, nil
 	}
 	return http.StatusAccepted, out, nil
+}
+
+// scopedEventID turns a client's idempotency key into an event ID that no
+// other tenant's key can produce. Event IDs are unique across tenants in
+// the store, so with the key as the ID one tenant could learn, from a
+// conflict, that another tenant used it. The same key of the same tenant
+// always gives the same ID, so a retried POST is still a duplicate.
+func scopedEventID(tenant, key string) string {
+	h := sha256.New()
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(tenant)))
+	h.Write(n[:])
+	h.Write([]byte(tenant))
+	h.Write([]byte(key))
+	return "evt_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h.Sum(nil)[:16]))
 }
 
 // eventList serves GET /events: the tenant's event log, newest first by

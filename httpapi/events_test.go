@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,8 +22,11 @@ func TestEventPublish(t *testing.T) {
 	}`})
 	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
 	res := decodeAs[publishOut](t, w)
-	require.Equal(t, "evt_order_1", res.EventID)
+	require.True(t, strings.HasPrefix(res.EventID, "evt_"), res.EventID)
 	require.False(t, res.Duplicate)
+	ev, err := b.d.EventGet(t.Context(), res.EventID)
+	require.NoError(t, err)
+	require.Equal(t, "a", ev.Tenant)
 	require.Len(t, res.DeliveryIDs, 1, "only tenant a's order.* subscription matches")
 
 	d, err := b.d.DeliveryGet(t.Context(), res.DeliveryIDs[0])
@@ -33,9 +37,23 @@ func TestEventPublish(t *testing.T) {
 	// Publishing the same ID again stores nothing.
 	w = b.do(t, req{method: "POST", path: "/events", token: tokAdminA, body: `{"id": "evt_order_1", "type": "order.created", "data": {}}`})
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	res = decodeAs[publishOut](t, w)
-	require.True(t, res.Duplicate)
-	require.Equal(t, []string{}, res.DeliveryIDs)
+	again := decodeAs[publishOut](t, w)
+	require.True(t, again.Duplicate)
+	require.Equal(t, res.EventID, again.EventID, "the same key of the same tenant is the same event")
+	require.Equal(t, []string{}, again.DeliveryIDs)
+}
+
+// Another tenant's use of an idempotency key cannot be told from a free
+// key: keys are scoped to the tenant.
+func TestEventPublishKeysAreScopedToTheTenant(t *testing.T) {
+	t.Parallel()
+	b := setup(t, &bundleOpts{cfg: Config{AllowPublish: true}})
+	body := `{"id": "order-1001", "type": "order.created", "data": {}}`
+	first := b.do(t, req{method: "POST", path: "/events", token: tokAdminA, body: body})
+	require.Equal(t, http.StatusAccepted, first.Code, first.Body.String())
+	taken := b.do(t, req{method: "POST", path: "/events", token: tokAdminB, body: body})
+	require.Equal(t, http.StatusAccepted, taken.Code, taken.Body.String())
+	require.NotEqual(t, decodeAs[publishOut](t, first).EventID, decodeAs[publishOut](t, taken).EventID)
 }
 
 func TestEventPublishDefaults(t *testing.T) {

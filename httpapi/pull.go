@@ -42,6 +42,13 @@ type pollOut struct {
 // subscriptionPoll serves GET /subscriptions/{id}/events: the events of a
 // pull subscription after a cursor, waiting up to timeout seconds for one.
 func (a *api) subscriptionPoll(c *call) (int, any, error) {
+	if c.r.Method == http.MethodHead {
+		// A HEAD answer has no body: its batch would be lost to an
+		// auto-commit, and it would hold the subscription's one poll.
+		c.w.Header().Set("Allow", "GET")
+		return 0, nil, &apiError{status: http.StatusMethodNotAllowed, code: codeMethodNotAllowed,
+			message: "HEAD is not served on this path: a poll returns events in its body; use GET"}
+	}
 	id := c.r.PathValue("id")
 	if _, err := a.subscription(c, id); err != nil {
 		return 0, nil, err

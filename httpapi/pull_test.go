@@ -269,3 +269,15 @@ func TestPullSubscriptionEditing(t *testing.T) {
 	w = b.do(t, req{method: "GET", path: "/subscriptions/" + pushID + "/events", token: tokAdminB})
 	requireError(t, w, http.StatusConflict, codeNotPull)
 }
+
+// HEAD on the poll route is refused: its answer has no body, so an
+// auto-committed batch would be lost.
+func TestPollRefusesHead(t *testing.T) {
+	t.Parallel()
+	b := setupPull(t, nil)
+	e := b.publish(t, "a", "order.created").EventID
+	w := b.do(t, req{method: "HEAD", path: "/subscriptions/" + b.sub + "/events?autoCommit=true&timeout=1", token: tokUserA})
+	require.Equal(t, http.StatusMethodNotAllowed, w.Code)
+	require.Equal(t, "GET", w.Header().Get("Allow"))
+	require.Equal(t, []string{e}, ids(b.poll(t, url.Values{"timeout": {"1"}})), "the event is still there")
+}

@@ -362,3 +362,15 @@ func TestSubscriptionListUserPages(t *testing.T) {
 	}
 	require.Equal(t, ids, got)
 }
+
+// Credentials belong in auth, which is redacted; a static Authorization
+// header would be shown in every answer, so it is refused.
+func TestCredentialHeadersAreRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	w := b.do(t, req{method: "POST", path: "/subscriptions", token: tokAdminA,
+		body: `{"url": "https://example.com/h", "eventTypes": ["a"], "headers": {"Authorization": "Bearer top-secret"}}`})
+	require.Equal(t, http.StatusUnprocessableEntity, w.Code, w.Body.String())
+	require.Contains(t, w.Body.String(), "give it in Auth")
+	require.NotContains(t, w.Body.String(), "top-secret")
+}
