@@ -594,7 +594,7 @@ func TestPollWhilePublishing(t *testing.T) {
 type gatedCommit struct {
 	webhook.Store
 	entered, release chan struct{}
-	once            sync.Once
+	once             sync.Once
 }
 
 func (g *gatedCommit) FeedCommit(ctx context.Context, id string, seq uint64, rewind bool) error {
