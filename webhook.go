@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hooksmith/webhook/internal/tmpl"
 )
 
 // Version is the library version, sent in the user-agent header.
@@ -70,7 +72,7 @@ func (e *Event) normalize(now time.Time) error {
 	switch {
 	case len(e.Data) == 0:
 		v.add("Data", "required: valid JSON; use {} or null for an event without data")
-	case !json.Valid(e.Data):
+	case !tmpl.Valid(e.Data): // json.Valid's answer, in less than half the time.
 		v.add("Data", "must be valid JSON")
 	}
 	if n := mapSize(e.Metadata); n > maxMetadataLen {

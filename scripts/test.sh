@@ -22,6 +22,7 @@ done <<'TARGETS'
 . FuzzVerify
 . FuzzParseSignatureHeader
 . FuzzMatchEventType
+. FuzzEnvelope
 ./internal/tmpl FuzzTemplate
 ./internal/tmpl FuzzValidValue
 ./httpapi FuzzRequestBody

@@ -357,3 +357,12 @@ func skipDigits(s []byte, i int) int {
 	}
 	return i
 }
+
+// Valid reports whether data is one valid JSON value, with optional white
+// space around it: json.Valid's answer, faster. The fuzz test
+// FuzzValidValue holds the two to the same answers.
+func Valid(data []byte) bool {
+	i := skipWS(data, 0)
+	end, ok := validAt(data, i, 0)
+	return ok && skipWS(data, end) == len(data)
+}

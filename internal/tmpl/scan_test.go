@@ -142,11 +142,12 @@ func FuzzValidValue(f *testing.F) {
 	for _, s := range []string{
 		`{"a": [1, -2.5e+3, true, false, null, "s\"\\\u00e9"], "b": {}}`, `[]`, `[1,]`, `{"a" 1}`, `{"a":1,}`,
 		`"ctl` + "\x01" + `"`, `"bad\x"`, `"\u12"`, "\"\xff\"", `01`, `-`, `1.`, `[[[[]]]]`, `{"a":{"b":[{"c":null}]}}`,
-		`tru`, `nulll`, `[1 2]`, `{,}`, `[ 1 , 2 ]`, `{ "a" : 1 }`,
+		`tru`, `nulll`, `[1 2]`, `{,}`, `[ 1 , 2 ]`, `{ "a" : 1 }`, " {} ", "\n[1]\t", " ", "",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		require.Equal(t, json.Valid(b), Valid(b), "Valid(%q)", b)
 		if len(b) > 0 && (isSpace(b[0]) || isSpace(b[len(b)-1])) {
 			return
 		}
