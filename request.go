@@ -38,6 +38,14 @@ type compiled struct {
 	keys        []signingKey
 }
 
+// Canonical forms of the headers every request carries.
+const (
+	canonicalID        = "Webhook-Id"
+	canonicalTimestamp = "Webhook-Timestamp"
+	canonicalSignature = "Webhook-Signature"
+	userAgent          = "hooksmith/" + Version
+)
+
 // compiledVersion is what a compiled entry was built from; the cache uses
 // an entry only while all of it is unchanged (UpdatedAt alone can repeat
 // within a clock tick).
@@ -261,11 +269,11 @@ func (d *Dispatcher) prepare(ctx context.Context, sub *Subscription, ev *Event) 
 		p.req.URL = string(u)
 		p.missing = append(p.missing, missing...)
 	}
-	p.req.Header.Set("User-Agent", "hooksmith/"+Version) // a static header may replace it.
+	p.req.Header["User-Agent"] = []string{userAgent} // a static header may replace it.
 	for k, v := range sub.Headers {
 		p.req.Header.Set(k, v)
 	}
-	p.req.Header.Set("Content-Type", c.contentType.String())
+	p.req.Header["Content-Type"] = []string{c.contentType.String()}
 	if sub.Auth != nil {
 		if err := sub.Auth.apply(ctx, d.cfg.Secrets, p.req.Header); err != nil {
 			return nil, err
@@ -331,8 +339,10 @@ func newRequest(ctx context.Context, c *compiled, ev *Event, p *OutgoingRequest,
 		return nil, fmt.Errorf("building the request for %s: %w", redactURL(p.URL), withoutURL(err))
 	}
 	req.Header = p.Header
-	req.Header.Set(HeaderID, ev.ID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set(HeaderSignature, sig)
+	// Keys in canonical form, set directly: Header.Set would canonicalise
+	// them again on every attempt.
+	req.Header[canonicalID] = []string{ev.ID}
+	req.Header[canonicalTimestamp] = []string{strconv.FormatInt(ts.Unix(), 10)}
+	req.Header[canonicalSignature] = []string{sig}
 	return req, nil
 }

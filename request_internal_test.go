@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
@@ -38,4 +39,11 @@ func FuzzEnvelope(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(got))
 	})
+}
+
+func TestCanonicalHeaderNames(t *testing.T) {
+	t.Parallel()
+	for canon, name := range map[string]string{canonicalID: HeaderID, canonicalTimestamp: HeaderTimestamp, canonicalSignature: HeaderSignature} {
+		require.Equal(t, http.CanonicalHeaderKey(name), canon)
+	}
 }
