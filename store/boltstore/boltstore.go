@@ -91,6 +91,7 @@ type Store struct {
 	ownsDB bool
 	opts   Options
 	writes *committer
+	cache  subCache // the subscriptions, decoded
 
 	stopPurge context.CancelFunc
 	purgeDone chan struct{}
@@ -126,7 +127,10 @@ func Open(path string, opts *Options) (*Store, error) {
 
 // New returns a Store on an open database. The caller owns db: Close stops
 // the Store's goroutines but leaves db open. The database must be used by
-// nothing else but may hold no other buckets; an empty one is initialised.
+// nothing else and may hold no other buckets; an empty one is initialised.
+// In particular nothing but the Store may write to it while the Store is
+// open: the Store keeps the subscriptions in memory and would not see such
+// writes. Read transactions (backups with Tx.WriteTo) are fine.
 func New(db *bbolt.DB, opts *Options) (*Store, error) {
 	o := Options{}
 	if opts != nil {
@@ -254,7 +258,8 @@ func (s *Store) Close() error {
 }
 
 // DB returns the underlying database, for backups (bbolt's Tx.WriteTo) and
-// statistics. Writing to it may corrupt the store.
+// statistics. Writing to it may corrupt the store, and the Store would not
+// see the change in its in-memory subscriptions.
 func (s *Store) DB() *bbolt.DB { return s.db }
 
 // update runs fn in a write transaction, or fails with ErrClosed.

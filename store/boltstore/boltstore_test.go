@@ -284,3 +284,38 @@ func TestPurgeDisabled(t *testing.T) {
 	_, err = s.EventGet(t.Context(), "evt_1")
 	require.NoError(t, err)
 }
+
+// TestSubscriptionCache checks that the in-memory subscriptions follow only
+// committed writes, whether they were loaded before or after the writes.
+func TestSubscriptionCache(t *testing.T) {
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "hooks.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	ctx := t.Context()
+	sub := &webhook.Subscription{ID: "sub_1", Tenant: "acme", URL: "https://example.com", EventTypes: []string{"invoice.paid"}}
+	require.NoError(t, s.SubscriptionInsert(ctx, sub)) // before the cache loads
+	match, err := s.SubscriptionMatch(ctx, "acme", "invoice.paid")
+	require.NoError(t, err)
+	require.Len(t, match, 1)
+
+	dup := &webhook.Subscription{ID: "sub_1", Tenant: "acme", URL: "https://example.org", EventTypes: []string{"order.created"}}
+	require.Error(t, s.SubscriptionInsert(ctx, dup), "a rolled back insert")
+	got, err := s.SubscriptionGet(ctx, "sub_1")
+	require.NoError(t, err)
+	require.Equal(t, "https://example.com", got.URL)
+	match, err = s.SubscriptionMatch(ctx, "acme", "order.created")
+	require.NoError(t, err)
+	require.Empty(t, match)
+
+	require.ErrorIs(t, s.SubscriptionUpdate(ctx, &webhook.Subscription{ID: "sub_2", Tenant: "acme", EventTypes: []string{"*"}}), webhook.ErrNotFound)
+	match, err = s.SubscriptionMatch(ctx, "acme", "order.created")
+	require.NoError(t, err)
+	require.Empty(t, match, "a failed update")
+
+	got.URL = "https://example.net"
+	got.EventTypes[0] = "mutated.by.caller"
+	got, err = s.SubscriptionGet(ctx, "sub_1")
+	require.NoError(t, err)
+	require.Equal(t, []string{"invoice.paid"}, got.EventTypes, "Get returns a copy")
+	require.Equal(t, "https://example.com", got.URL)
+}

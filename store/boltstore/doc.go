@@ -7,8 +7,9 @@
 // Open opens or creates a file and Close closes it; only one Store, in one
 // process, may have a file open (bbolt locks it; Open waits up to
 // Options.OpenTimeout).
-// New takes a *bbolt.DB the caller opened and still owns. The Store's
-// methods are safe for concurrent use. Every write is a bbolt write
+// New takes a *bbolt.DB the caller opened and still owns; nothing else may
+// write the Store's buckets, since the Store keeps the subscriptions in
+// memory (see Indexes). The Store's methods are safe for concurrent use. Every write is a bbolt write
 // transaction, and every transaction is fsynced before the call returns,
 // unless Options.NoSync says otherwise.
 //
@@ -50,8 +51,12 @@
 //     DeliveryNextDue reads the first entries only. Neither decodes a
 //     record it does not claim.
 //   - subscriptions by tenant and exact event type, and the tenant's
-//     subscriptions with "*" patterns apart: SubscriptionMatch, on every
-//     Publish, reads those two short lists only.
+//     subscriptions with "*" patterns apart. The Store also keeps every
+//     subscription decoded in memory, indexed the same way, loaded on first
+//     use and updated by its own subscription writes once they commit: the
+//     Store is the file's only writer. SubscriptionMatch, on every Publish,
+//     reads those two short lists in memory and SubscriptionGet, on every
+//     delivery, a map; neither decodes JSON, and both return copies.
 //   - deliveries by subscription (SubscriptionDelete, DeliveryList) and by
 //     event (DeliveryList, retention).
 //   - events by Timestamp, read by the retention purge and EventList.
@@ -93,7 +98,9 @@
 //
 // A claim, or DeliveryNextDue, whose Exclude reports many subscriptions
 // reads one index entry for each of them. SubscriptionMatch reads every
-// subscription of the event's tenant that has a pattern. DeliveryList
+// subscription of the event's tenant that has a pattern. The subscriptions
+// take memory in proportion to their number and size, and the first
+// SubscriptionMatch or SubscriptionGet after Open or New reads them all. DeliveryList
 // filtered by tenant or state alone reads deliveries in ID order until it
 // has enough: it is meant for inspection. The file does not shrink when
 // records are deleted: bbolt reuses the free pages.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -22,11 +21,11 @@ func (s *Store) SubscriptionInsert(ctx context.Context, sub *webhook.Subscriptio
 	if err := checkIDs("subscription", append([]string{sub.ID, sub.Tenant}, sub.EventTypes...)...); err != nil {
 		return err
 	}
-	val, err := json.Marshal(sub)
+	val, cached, err := encodeSub(sub)
 	if err != nil {
-		return fmt.Errorf("boltstore: encode subscription %q: %w", sub.ID, err)
+		return err
 	}
-	return s.update(func(tx *bbolt.Tx) error {
+	return s.writeSub(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketSubs)
 		if b.Get([]byte(sub.ID)) != nil {
 			return fmt.Errorf("boltstore: subscription %q already exists: IDs must be unique", sub.ID)
@@ -35,7 +34,21 @@ func (s *Store) SubscriptionInsert(ctx context.Context, sub *webhook.Subscriptio
 			return err
 		}
 		return indexSub(tx, sub, true)
-	})
+	}, func(c *subCache) { c.put(cached) })
+}
+
+// encodeSub returns sub as stored, and as decoded from that, which is what
+// the cache keeps: exactly what reading the file would return.
+func encodeSub(sub *webhook.Subscription) ([]byte, *webhook.Subscription, error) {
+	val, err := json.Marshal(sub)
+	if err != nil {
+		return nil, nil, fmt.Errorf("boltstore: encode subscription %q: %w", sub.ID, err)
+	}
+	decoded, err := decodeSub(sub.ID, val)
+	if err != nil {
+		return nil, nil, err
+	}
+	return val, decoded, nil
 }
 
 // indexSub puts (or, when put is false, deletes) the index entries of sub:
@@ -73,13 +86,20 @@ func (s *Store) SubscriptionGet(ctx context.Context, id string) (*webhook.Subscr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var sub *webhook.Subscription
-	err := s.view(func(tx *bbolt.Tx) error {
-		var err error
-		sub, err = getSub(tx, id)
-		return err
-	})
-	return sub, err
+	if s.writes.isClosed() {
+		return nil, ErrClosed
+	}
+	c, err := s.subs()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	sub, ok := c.byID[id]
+	if !ok {
+		return nil, notFound("subscription", id)
+	}
+	return sub.Clone(), nil
 }
 
 func getSub(tx *bbolt.Tx, id string) (*webhook.Subscription, error) {
@@ -168,11 +188,11 @@ func (s *Store) SubscriptionUpdate(ctx context.Context, sub *webhook.Subscriptio
 	if err := checkIDs("subscription", append([]string{sub.ID, sub.Tenant}, sub.EventTypes...)...); err != nil {
 		return err
 	}
-	val, err := json.Marshal(sub)
+	val, cached, err := encodeSub(sub)
 	if err != nil {
-		return fmt.Errorf("boltstore: encode subscription %q: %w", sub.ID, err)
+		return err
 	}
-	return s.update(func(tx *bbolt.Tx) error {
+	return s.writeSub(func(tx *bbolt.Tx) error {
 		old, err := getSub(tx, sub.ID)
 		if err != nil {
 			return err
@@ -184,7 +204,7 @@ func (s *Store) SubscriptionUpdate(ctx context.Context, sub *webhook.Subscriptio
 			return err
 		}
 		return tx.Bucket(bucketSubs).Put([]byte(sub.ID), val)
-	})
+	}, func(c *subCache) { c.put(cached) })
 }
 
 // SubscriptionDelete removes a subscription and cancels its pending
@@ -194,7 +214,7 @@ func (s *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.update(func(tx *bbolt.Tx) error {
+	return s.writeSub(func(tx *bbolt.Tx) error {
 		sub, err := getSub(tx, id)
 		if err != nil {
 			return err
@@ -231,42 +251,28 @@ func (s *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 			}
 		}
 		return nil
-	})
+	}, func(c *subCache) { c.remove(id) })
 }
 
 // SubscriptionMatch returns the enabled subscriptions of tenant that match
-// eventType, in ascending ID order. It reads the tenant's subscriptions that
-// name eventType exactly and those with a "*" pattern, not the others.
+// eventType, in ascending ID order. It reads the in-memory copy of the
+// subscription indexes (see subCache): the tenant's subscriptions that name
+// eventType exactly and those with a "*" pattern, not the others, without
+// decoding anything.
 func (s *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string) ([]*webhook.Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var out []*webhook.Subscription
-	err := s.view(func(tx *bbolt.Tx) error {
-		var ids []string
-		collect := func(b *bbolt.Bucket, prefix []byte) {
-			c := b.Cursor()
-			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-				ids = append(ids, string(k[len(prefix):]))
-			}
-		}
-		tenantKey := prefixed(tenant)
-		collect(tx.Bucket(bucketSubsByType), join(tenantKey, prefixed(eventType)))
-		collect(tx.Bucket(bucketSubsPatterns), tenantKey)
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		for _, id := range ids {
-			sub, err := getSub(tx, id)
-			if err != nil {
-				return fmt.Errorf("boltstore: event type index: %w", err)
-			}
-			if !sub.Disabled && sub.Matches(eventType) {
-				out = append(out, sub)
-			}
-		}
-		return nil
-	})
-	return out, err
+	if s.writes.isClosed() {
+		return nil, ErrClosed
+	}
+	c, err := s.subs()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.match(tenant, eventType), nil
 }
 
 func notFound(what, id string) error {
