@@ -17,9 +17,10 @@
 // delivery. Claims and DeliveryNextDue look only at the fronts of these
 // queues, and a subscription that the claim's Exclude reports is set aside
 // whole: its backlog, however long, is not read. Deliveries are also
-// indexed by subscription and by event, and subscriptions by tenant, so
-// Publish (SubscriptionMatch), SubscriptionDelete and filtered DeliveryList
-// calls touch only the records concerned.
+// indexed by subscription and by event, and subscriptions by tenant and,
+// within a tenant, by exact event type with those that have "*" patterns
+// apart, so Publish (SubscriptionMatch), SubscriptionDelete and filtered
+// DeliveryList calls touch only the records concerned.
 //
 // # Caveats
 //
@@ -51,7 +52,7 @@ type Store struct {
 	mu sync.Mutex
 
 	subs     map[string]*webhook.Subscription
-	byTenant map[string][]string // tenant -> subscription IDs, sorted
+	byTenant map[string]*tenantSubs
 
 	events map[string]*webhook.Event
 	byTime []*webhook.Event // the events by Timestamp, then ID
@@ -63,6 +64,14 @@ type Store struct {
 	byEvent    map[string][]string            // event ID -> delivery IDs
 	queues     map[string]*subQueue           // subscription ID -> its pending deliveries
 	heads      headQueue                      // the queues that are not empty
+}
+
+// tenantSubs indexes the subscriptions of one tenant. Every list holds
+// subscription IDs, sorted.
+type tenantSubs struct {
+	ids      []string            // all of them
+	byType   map[string][]string // exact event type -> those naming it
+	patterns []string            // those with a "*" pattern
 }
 
 // feed is the ordered feed of one pull subscription. Nothing is ever
@@ -100,7 +109,7 @@ var _ webhook.Store = (*Store)(nil)
 func New() *Store {
 	return &Store{
 		subs:       make(map[string]*webhook.Subscription),
-		byTenant:   make(map[string][]string),
+		byTenant:   make(map[string]*tenantSubs),
 		events:     make(map[string]*webhook.Event),
 		feeds:      make(map[string]*feed),
 		deliveries: make(map[string]*entry),
@@ -120,8 +129,9 @@ func (m *Store) SubscriptionInsert(ctx context.Context, s *webhook.Subscription)
 	if _, ok := m.subs[s.ID]; ok {
 		return fmt.Errorf("memstore: subscription %q already exists: IDs must be unique", s.ID)
 	}
-	m.subs[s.ID] = s.Clone()
-	m.byTenant[s.Tenant] = insertSorted(m.byTenant[s.Tenant], s.ID)
+	c := s.Clone()
+	m.subs[s.ID] = c
+	m.index(c)
 	return nil
 }
 
@@ -149,7 +159,9 @@ func (m *Store) SubscriptionList(ctx context.Context, p webhook.SubscriptionList
 	defer m.mu.Unlock()
 	var ids []string
 	if p.Tenant != "" {
-		ids = m.byTenant[p.Tenant] // sorted already
+		if t := m.byTenant[p.Tenant]; t != nil {
+			ids = t.ids // sorted already
+		}
 	} else {
 		ids = make([]string, 0, len(m.subs))
 		for id := range m.subs {
@@ -185,11 +197,10 @@ func (m *Store) SubscriptionUpdate(ctx context.Context, s *webhook.Subscription)
 	if !ok {
 		return notFound("subscription", s.ID)
 	}
-	if old.Tenant != s.Tenant {
-		m.removeFromTenant(old.Tenant, s.ID)
-		m.byTenant[s.Tenant] = insertSorted(m.byTenant[s.Tenant], s.ID)
-	}
-	m.subs[s.ID] = s.Clone()
+	m.unindex(old)
+	c := s.Clone()
+	m.subs[s.ID] = c
+	m.index(c)
 	return nil
 }
 
@@ -209,7 +220,7 @@ func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 	}
 	delete(m.subs, id)
 	delete(m.feeds, id)
-	m.removeFromTenant(s.Tenant, id)
+	m.unindex(s)
 	for did := range m.bySub[id] {
 		e := m.deliveries[did]
 		if e.d.State != webhook.DeliveryPending {
@@ -225,18 +236,37 @@ func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 }
 
 // SubscriptionMatch returns copies of the enabled subscriptions of tenant
-// that match eventType, in ascending ID order. It reads only that tenant's
-// subscriptions.
+// that match eventType, in ascending ID order. It reads only the tenant's
+// subscriptions that name eventType exactly and those with a "*" pattern.
 func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string) ([]*webhook.Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	t := m.byTenant[tenant]
+	if t == nil {
+		return nil, nil
+	}
 	var out []*webhook.Subscription
-	for _, id := range m.byTenant[tenant] {
+	take := func(id string) {
 		if s := m.subs[id]; !s.Disabled && s.Matches(eventType) {
 			out = append(out, s.Clone())
+		}
+	}
+	// Merge the two sorted lists; an ID may be in both.
+	exact, patterns := t.byType[eventType], t.patterns
+	for len(exact) > 0 || len(patterns) > 0 {
+		switch {
+		case len(patterns) == 0 || len(exact) > 0 && exact[0] < patterns[0]:
+			take(exact[0])
+			exact = exact[1:]
+		case len(exact) == 0 || patterns[0] < exact[0]:
+			take(patterns[0])
+			patterns = patterns[1:]
+		default:
+			take(exact[0])
+			exact, patterns = exact[1:], patterns[1:]
 		}
 	}
 	return out, nil
@@ -703,16 +733,50 @@ func (m *Store) fixHead(q *subQueue) {
 	}
 }
 
-func (m *Store) removeFromTenant(tenant, id string) {
-	ids := m.byTenant[tenant]
-	if i, ok := slices.BinarySearch(ids, id); ok {
-		ids = slices.Delete(ids, i, i+1)
+// index adds s to the indexes of its tenant: among all of them, by each
+// exact event type, and among those with patterns.
+func (m *Store) index(s *webhook.Subscription) {
+	t := m.byTenant[s.Tenant]
+	if t == nil {
+		t = &tenantSubs{byType: make(map[string][]string)}
+		m.byTenant[s.Tenant] = t
 	}
-	if len(ids) == 0 {
-		delete(m.byTenant, tenant)
+	t.ids = insertSorted(t.ids, s.ID)
+	for _, typ := range s.EventTypes {
+		if strings.Contains(typ, "*") {
+			t.patterns = insertSorted(t.patterns, s.ID)
+		} else {
+			t.byType[typ] = insertSorted(t.byType[typ], s.ID)
+		}
+	}
+}
+
+// unindex removes s, as it was indexed, from the indexes of its tenant.
+func (m *Store) unindex(s *webhook.Subscription) {
+	t := m.byTenant[s.Tenant]
+	if t == nil {
 		return
 	}
-	m.byTenant[tenant] = ids
+	t.ids = deleteSorted(t.ids, s.ID)
+	for _, typ := range s.EventTypes {
+		if strings.Contains(typ, "*") {
+			t.patterns = deleteSorted(t.patterns, s.ID)
+		} else if ids := deleteSorted(t.byType[typ], s.ID); len(ids) > 0 {
+			t.byType[typ] = ids
+		} else {
+			delete(t.byType, typ)
+		}
+	}
+	if len(t.ids) == 0 {
+		delete(m.byTenant, s.Tenant)
+	}
+}
+
+func deleteSorted(ids []string, id string) []string {
+	if i, ok := slices.BinarySearch(ids, id); ok {
+		return slices.Delete(ids, i, i+1)
+	}
+	return ids
 }
 
 func insertSorted(ids []string, id string) []string {
