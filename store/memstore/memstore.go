@@ -54,16 +54,22 @@ type Store struct {
 	subs     map[string]*webhook.Subscription
 	byTenant map[string]*tenantSubs
 
-	events map[string]*webhook.Event
+	events map[string]storedEvent
 	byTime []*webhook.Event // the events by Timestamp, then ID
 
 	feeds map[string]*feed // pull subscription ID -> its feed
 
 	deliveries map[string]*entry
-	bySub      map[string]map[string]struct{} // subscription ID -> delivery IDs
-	byEvent    map[string][]string            // event ID -> delivery IDs
-	queues     map[string]*subQueue           // subscription ID -> its pending deliveries
-	heads      headQueue                      // the queues that are not empty
+	bySub      map[string][]string  // subscription ID -> delivery IDs, as inserted
+	queues     map[string]*subQueue // subscription ID -> its pending deliveries
+	heads      headQueue            // the queues that are not empty
+}
+
+// storedEvent is an event with the IDs of its deliveries: one map entry
+// instead of two for each Publish.
+type storedEvent struct {
+	e          *webhook.Event
+	deliveries []string
 }
 
 // tenantSubs indexes the subscriptions of one tenant. Every list holds
@@ -110,11 +116,10 @@ func New() *Store {
 	return &Store{
 		subs:       make(map[string]*webhook.Subscription),
 		byTenant:   make(map[string]*tenantSubs),
-		events:     make(map[string]*webhook.Event),
+		events:     make(map[string]storedEvent),
 		feeds:      make(map[string]*feed),
 		deliveries: make(map[string]*entry),
-		bySub:      make(map[string]map[string]struct{}),
-		byEvent:    make(map[string][]string),
+		bySub:      make(map[string][]string),
 		queues:     make(map[string]*subQueue),
 	}
 }
@@ -221,7 +226,7 @@ func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 	delete(m.subs, id)
 	delete(m.feeds, id)
 	m.unindex(s)
-	for did := range m.bySub[id] {
+	for _, did := range m.bySub[id] {
 		e := m.deliveries[did]
 		if e.d.State != webhook.DeliveryPending {
 			continue
@@ -296,7 +301,8 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		}
 	}
 	stored := e.Clone()
-	m.events[e.ID] = stored
+	ids := make([]string, len(deliveries))
+	m.events[e.ID] = storedEvent{e: stored, deliveries: ids}
 	i, _ := slices.BinarySearchFunc(m.byTime, stored, compareEvents)
 	m.byTime = slices.Insert(m.byTime, i, stored)
 	for _, fe := range feedEntries {
@@ -319,20 +325,13 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 			PublishedAt:    at,
 		})
 	}
-	ids := make([]string, len(deliveries))
 	for i, d := range deliveries {
 		ent := &entry{d: d.Clone(), index: -1}
 		m.deliveries[d.ID] = ent
 		ids[i] = d.ID
-		set := m.bySub[d.SubscriptionID]
-		if set == nil {
-			set = make(map[string]struct{})
-			m.bySub[d.SubscriptionID] = set
-		}
-		set[d.ID] = struct{}{}
+		m.bySub[d.SubscriptionID] = append(m.bySub[d.SubscriptionID], d.ID)
 		m.requeue(ent)
 	}
-	m.byEvent[e.ID] = append(m.byEvent[e.ID], ids...)
 	return nil
 }
 
@@ -343,11 +342,11 @@ func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.events[id]
+	se, ok := m.events[id]
 	if !ok {
 		return nil, notFound("event", id)
 	}
-	return e.Clone(), nil
+	return se.e.Clone(), nil
 }
 
 // compareEvents orders events by Timestamp, then ID.
@@ -435,7 +434,7 @@ func (m *Store) FeedRead(ctx context.Context, p webhook.FeedReadParams) (*webhoo
 	size := 0
 	for seq := page.After + 1; seq <= page.Last && len(page.Entries) < p.Limit; seq++ {
 		fe := f.entries[seq-1]
-		ev := m.events[fe.EventID]
+		ev := m.events[fe.EventID].e
 		size += len(ev.Data)
 		if p.MaxBytes > 0 && len(page.Entries) > 0 && size > p.MaxBytes {
 			break
@@ -622,12 +621,9 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 	var ids []string
 	switch {
 	case p.EventID != "":
-		ids = slices.Clone(m.byEvent[p.EventID])
+		ids = slices.Clone(m.events[p.EventID].deliveries)
 	case p.SubscriptionID != "":
-		ids = make([]string, 0, len(m.bySub[p.SubscriptionID]))
-		for id := range m.bySub[p.SubscriptionID] {
-			ids = append(ids, id)
-		}
+		ids = slices.Clone(m.bySub[p.SubscriptionID])
 	default:
 		ids = make([]string, 0, len(m.deliveries))
 		for id := range m.deliveries {
