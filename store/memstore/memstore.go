@@ -25,12 +25,14 @@
 // # Caveats
 //
 // Everything is lost when the process exits: use store/boltstore when
-// published events must survive a restart. Nothing is ever removed except
-// by SubscriptionDelete (which removes the subscription and its pull feed),
-// so memory grows with every event published; pull feeds honour the
-// Dispatcher's retention by hiding older entries, not by freeing them. Unfiltered SubscriptionList and
-// DeliveryList calls sort every record: they are meant for inspection, not
-// for hot paths.
+// published events must survive a restart. Records are removed only by
+// SubscriptionDelete (the subscription and its pull feed) and by Purge,
+// which nothing calls for you: without it memory grows with every event
+// published (pull feeds honour the Dispatcher's retention by hiding older
+// entries, which Purge frees). Call Purge now and then with the retention
+// cutoff, as boltstore's background purge does. Unfiltered
+// SubscriptionList and DeliveryList calls sort every record: they are
+// meant for inspection, not for hot paths.
 package memstore
 
 import (
@@ -70,6 +72,7 @@ type Store struct {
 type storedEvent struct {
 	e          *webhook.Event
 	deliveries []string
+	feedRefs   int // entries of pull feeds that name it, kept by Purge
 }
 
 // tenantSubs indexes the subscriptions of one tenant. Every list holds
@@ -80,12 +83,17 @@ type tenantSubs struct {
 	patterns []string            // those with a "*" pattern
 }
 
-// feed is the ordered feed of one pull subscription. Nothing is ever
-// removed from it, so entries[i] has Seq i+1.
+// feed is the ordered feed of one pull subscription. Purge removes its
+// oldest entries, so entries[i] has Seq trimmed+i+1.
 type feed struct {
 	entries   []webhook.FeedEntry // without Event
 	committed uint64
+	trimmed   uint64    // entries removed by Purge
+	lastAt    time.Time // PublishedAt of the newest entry, even if removed
 }
+
+// last is the Seq of the newest entry, 0 for an empty feed.
+func (f *feed) last() uint64 { return f.trimmed + uint64(len(f.entries)) }
 
 // subQueue holds the pending deliveries of one subscription.
 type subQueue struct {
@@ -224,7 +232,12 @@ func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 		return notFound("subscription", id)
 	}
 	delete(m.subs, id)
-	delete(m.feeds, id)
+	if f := m.feeds[id]; f != nil {
+		for _, fe := range f.entries {
+			m.unref(fe.EventID)
+		}
+		delete(m.feeds, id)
+	}
 	m.unindex(s)
 	for _, did := range m.bySub[id] {
 		e := m.deliveries[did]
@@ -302,7 +315,7 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	}
 	stored := e.Clone()
 	ids := make([]string, len(deliveries))
-	m.events[e.ID] = storedEvent{e: stored, deliveries: ids}
+	refs := 0
 	i, _ := slices.BinarySearchFunc(m.byTime, stored, compareEvents)
 	m.byTime = slices.Insert(m.byTime, i, stored)
 	for _, fe := range feedEntries {
@@ -315,16 +328,19 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 			m.feeds[fe.SubscriptionID] = f
 		}
 		at := fe.PublishedAt
-		if n := len(f.entries); n > 0 && at.Before(f.entries[n-1].PublishedAt) {
-			at = f.entries[n-1].PublishedAt
+		if at.Before(f.lastAt) {
+			at = f.lastAt
 		}
 		f.entries = append(f.entries, webhook.FeedEntry{
 			SubscriptionID: fe.SubscriptionID,
-			Seq:            uint64(len(f.entries) + 1),
+			Seq:            f.last() + 1,
 			EventID:        e.ID,
 			PublishedAt:    at,
 		})
+		f.lastAt = at
+		refs++
 	}
+	m.events[e.ID] = storedEvent{e: stored, deliveries: ids, feedRefs: refs}
 	for i, d := range deliveries {
 		ent := &entry{d: d.Clone(), index: -1}
 		m.deliveries[d.ID] = ent
@@ -420,20 +436,21 @@ func (m *Store) FeedRead(ctx context.Context, p webhook.FeedReadParams) (*webhoo
 		}
 		return page, nil
 	}
-	page.Committed, page.Last = f.committed, uint64(len(f.entries))
+	page.Committed, page.Last = f.committed, f.last()
 	if p.FromCommitted {
 		page.After = f.committed
 	}
+	expired := 0 // of f.entries
 	if !p.Since.IsZero() {
-		expired := sort.Search(len(f.entries), func(i int) bool { return !f.entries[i].PublishedAt.Before(p.Since) })
-		if page.After < uint64(expired) {
-			page.Expired, page.Oldest = true, uint64(expired)
-			return page, nil
-		}
+		expired = sort.Search(len(f.entries), func(i int) bool { return !f.entries[i].PublishedAt.Before(p.Since) })
+	}
+	if oldest := f.trimmed + uint64(expired); page.After < oldest {
+		page.Expired, page.Oldest = true, oldest
+		return page, nil
 	}
 	size := 0
 	for seq := page.After + 1; seq <= page.Last && len(page.Entries) < p.Limit; seq++ {
-		fe := f.entries[seq-1]
+		fe := f.entries[seq-1-f.trimmed]
 		ev := m.events[fe.EventID].e
 		size += len(ev.Data)
 		if p.MaxBytes > 0 && len(page.Entries) > 0 && size > p.MaxBytes {
