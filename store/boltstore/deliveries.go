@@ -77,9 +77,9 @@ func getRecord(tx *bbolt.Tx, id string) (*deliveryRecord, error) {
 // putRecord stores r and moves its entry in the due index: old is the
 // record as stored before (nil for a new one).
 func putRecord(tx *bbolt.Tx, old, r *deliveryRecord) error {
-	val, err := json.Marshal(r)
+	val, err := encodeRecord(r)
 	if err != nil {
-		return fmt.Errorf("boltstore: encode delivery %q: %w", r.ID, err)
+		return err
 	}
 	if err := tx.Bucket(bucketDeliveries).Put([]byte(r.ID), val); err != nil {
 		return err
@@ -195,9 +195,9 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	recs := make([]encoded, len(deliveries))
 	for i, d := range deliveries {
 		r := recordOf(d)
-		val, err := json.Marshal(r)
+		val, err := encodeRecord(r)
 		if err != nil {
-			return fmt.Errorf("boltstore: encode delivery %q: %w", d.ID, err)
+			return err
 		}
 		recs[i] = encoded{r: r, val: val, attempts: d.Attempts}
 	}
