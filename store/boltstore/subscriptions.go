@@ -13,15 +13,21 @@ import (
 	"github.com/hooksmith/webhook"
 )
 
-// SubscriptionInsert stores s. An ID already stored is an error.
-func (s *Store) SubscriptionInsert(ctx context.Context, sub *webhook.Subscription) error {
+// prepareSub checks what a subscription write keys on and encodes sub,
+// before the write transaction starts.
+func prepareSub(ctx context.Context, sub *webhook.Subscription) ([]byte, *webhook.Subscription, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := checkIDs("subscription", append([]string{sub.ID, sub.Tenant}, sub.EventTypes...)...); err != nil {
-		return err
+		return nil, nil, err
 	}
-	val, cached, err := encodeSub(sub)
+	return encodeSub(sub)
+}
+
+// SubscriptionInsert stores s. An ID already stored is an error.
+func (s *Store) SubscriptionInsert(ctx context.Context, sub *webhook.Subscription) error {
+	val, cached, err := prepareSub(ctx, sub)
 	if err != nil {
 		return err
 	}
@@ -182,13 +188,7 @@ func seekAfter(c *bbolt.Cursor, prefix []byte, after string) ([]byte, []byte) {
 
 // SubscriptionUpdate replaces the stored subscription with ID sub.ID.
 func (s *Store) SubscriptionUpdate(ctx context.Context, sub *webhook.Subscription) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := checkIDs("subscription", append([]string{sub.ID, sub.Tenant}, sub.EventTypes...)...); err != nil {
-		return err
-	}
-	val, cached, err := encodeSub(sub)
+	val, cached, err := prepareSub(ctx, sub)
 	if err != nil {
 		return err
 	}
