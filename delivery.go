@@ -380,8 +380,9 @@ func (d *Dispatcher) disable(ctx context.Context, log *slog.Logger, sub *Subscri
 	defer cancel()
 	cur, err := d.store.SubscriptionGet(ctx, sub.ID)
 	if err == nil && !cur.Disabled {
-		cur.Disabled, cur.UpdatedAt = true, d.now()
-		err = d.store.SubscriptionUpdate(ctx, cur)
+		next := cur.Clone() // cur is read-only.
+		next.Disabled, next.UpdatedAt = true, d.now()
+		err = d.store.SubscriptionUpdate(ctx, next)
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		log.ErrorContext(ctx, "disabling subscription after 410 Gone failed", "error", err)

@@ -60,7 +60,7 @@ func (d *Dispatcher) EventGet(ctx context.Context, id string) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("webhook: get event %s: %w", id, err)
 	}
-	return *e, nil
+	return *e.Clone(), nil // the store's value is read-only.
 }
 
 // EventList returns a page of the event log: the stored events that pass

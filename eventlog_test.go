@@ -174,3 +174,26 @@ func TestDeliveryListTimeRange(t *testing.T) {
 	require.Len(t, ds, 1)
 	require.Equal(t, ids[0], ds[0].ID)
 }
+
+// The store keeps what Publish gives it and returns it read-only: Publish
+// must copy what the caller still holds, and EventGet must return a copy.
+func TestPublishAndEventGetCopy(t *testing.T) {
+	b := setup(t, nil)
+	data := []byte(`{"n":1}`)
+	meta := map[string]string{"actor": "alice"}
+	res := b.publish(t, webhook.Event{Type: "invoice.paid", Data: data, Metadata: meta})
+	data[5] = '2'
+	meta["actor"] = "mallory"
+
+	got, err := b.d.EventGet(t.Context(), res.EventID)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"n":1}`, string(got.Data), "the caller's buffer is not the stored event")
+	require.Equal(t, "alice", got.Metadata["actor"])
+
+	got.Data[5] = '3'
+	got.Metadata["actor"] = "eve"
+	again, err := b.d.EventGet(t.Context(), res.EventID)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"n":1}`, string(again.Data), "EventGet returns a copy")
+	require.Equal(t, "alice", again.Metadata["actor"])
+}

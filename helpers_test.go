@@ -16,10 +16,80 @@ import (
 )
 
 // spyStore wraps a Store and reports every recorded delivery outcome on a
-// channel, so tests wait for outcomes instead of sleeping.
+// channel, so tests wait for outcomes instead of sleeping. With readOnly
+// set, it also checks that the Dispatcher keeps the Store's ownership
+// rules.
 type spyStore struct {
 	webhook.Store
-	updates chan webhook.DeliveryUpdate
+	updates  chan webhook.DeliveryUpdate
+	readOnly *readOnly
+}
+
+// readOnly remembers the values that the Dispatcher must not change: what
+// SubscriptionGet, SubscriptionMatch and EventGet returned and the events
+// EventInsert took (the store keeps them as they are), each with a copy
+// made at the time.
+type readOnly struct {
+	mu     sync.Mutex
+	subs   [][2]*webhook.Subscription // the value, its copy
+	events [][2]*webhook.Event
+}
+
+func (r *readOnly) sub(s *webhook.Subscription) {
+	if r != nil && s != nil {
+		r.mu.Lock()
+		r.subs = append(r.subs, [2]*webhook.Subscription{s, s.Clone()})
+		r.mu.Unlock()
+	}
+}
+
+func (r *readOnly) event(e *webhook.Event) {
+	if r != nil && e != nil {
+		r.mu.Lock()
+		r.events = append(r.events, [2]*webhook.Event{e, e.Clone()})
+		r.mu.Unlock()
+	}
+}
+
+// check fails t if any remembered value changed.
+func (r *readOnly) check(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.subs {
+		require.Equal(t, p[1], p[0], "the Dispatcher changed a read-only subscription")
+	}
+	for _, p := range r.events {
+		require.Equal(t, p[1], p[0], "the Dispatcher changed an event the store owns")
+	}
+}
+
+func (s *spyStore) SubscriptionGet(ctx context.Context, id string) (*webhook.Subscription, error) {
+	sub, err := s.Store.SubscriptionGet(ctx, id)
+	s.readOnly.sub(sub)
+	return sub, err
+}
+
+func (s *spyStore) SubscriptionMatch(ctx context.Context, tenant, eventType string) ([]*webhook.Subscription, error) {
+	subs, err := s.Store.SubscriptionMatch(ctx, tenant, eventType)
+	for _, sub := range subs {
+		s.readOnly.sub(sub)
+	}
+	return subs, err
+}
+
+func (s *spyStore) EventGet(ctx context.Context, id string) (*webhook.Event, error) {
+	e, err := s.Store.EventGet(ctx, id)
+	s.readOnly.event(e)
+	return e, err
+}
+
+func (s *spyStore) EventInsert(ctx context.Context, e *webhook.Event, ds []*webhook.Delivery, feed []*webhook.FeedEntry) error {
+	err := s.Store.EventInsert(ctx, e, ds, feed)
+	if err == nil {
+		s.readOnly.event(e)
+	}
+	return err
 }
 
 func (s *spyStore) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) error {
@@ -49,7 +119,9 @@ func setup(t *testing.T, cfg *webhook.Config) *testBundle {
 	if c.Backoff == nil {
 		c.Backoff = func(int) time.Duration { return time.Millisecond }
 	}
-	s := &spyStore{Store: memstore.New(), updates: make(chan webhook.DeliveryUpdate, 1000)}
+	s := &spyStore{Store: memstore.New(), updates: make(chan webhook.DeliveryUpdate, 1000), readOnly: &readOnly{}}
+	// Registered first, so it runs last: after the Dispatcher stopped.
+	t.Cleanup(func() { s.readOnly.check(t) })
 	d, err := webhook.NewDispatcher(s, &c)
 	require.NoError(t, err)
 	return &testBundle{d: d, store: s}

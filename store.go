@@ -15,15 +15,23 @@ import (
 // The rules it checks, in short:
 //
 //   - Methods are safe for concurrent use.
-//   - Values passed in and returned are copies: neither side may retain or
-//     mutate what the other holds.
+//   - Ownership, which spares copies on the delivery path. What
+//     EventInsert is given becomes the store's: the Dispatcher builds the
+//     event, deliveries and feed entries for the call and never reads or
+//     changes them afterwards, so a store may keep them as they are. What
+//     SubscriptionGet, SubscriptionMatch and EventGet return is read-only:
+//     the Dispatcher never changes it, so a store may return the values it
+//     holds, provided it never changes a value it has returned (it stores
+//     a new value instead). Every other value passed in or returned is a
+//     copy: neither side may keep or change what the other holds.
 //   - A missing record is reported with an error wrapping ErrNotFound.
 //   - The Dispatcher generates every ID and timestamp; stores never invent
 //     them, so a store is deterministic given its inputs.
 type Store interface {
 	// SubscriptionInsert stores a new subscription.
 	SubscriptionInsert(ctx context.Context, s *Subscription) error
-	// SubscriptionGet returns the subscription with the given ID.
+	// SubscriptionGet returns the subscription with the given ID,
+	// read-only.
 	SubscriptionGet(ctx context.Context, id string) (*Subscription, error)
 	// SubscriptionList returns subscriptions in ascending ID order that
 	// pass the filters in p, at most p.Limit of them (all when Limit is 0).
@@ -36,7 +44,8 @@ type Store interface {
 	// committed position.
 	SubscriptionDelete(ctx context.Context, id string, now time.Time) error
 	// SubscriptionMatch returns the enabled subscriptions of tenant that
-	// match eventType (see Subscription.Matches), in ascending ID order.
+	// match eventType (see Subscription.Matches), in ascending ID order,
+	// read-only.
 	SubscriptionMatch(ctx context.Context, tenant, eventType string) ([]*Subscription, error)
 
 	// EventInsert stores an event, its deliveries and its pull feed
@@ -55,7 +64,7 @@ type Store interface {
 	// along a feed. An entry for a subscription that no longer exists is
 	// dropped (it was deleted after Publish matched it).
 	EventInsert(ctx context.Context, e *Event, deliveries []*Delivery, feed []*FeedEntry) error
-	// EventGet returns the event with the given ID.
+	// EventGet returns the event with the given ID, read-only.
 	EventGet(ctx context.Context, id string) (*Event, error)
 	// EventList returns the events that pass q, ordered by Timestamp then
 	// ID (descending when q.Newest), starting strictly after the position

@@ -219,30 +219,36 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 			UpdatedAt:      now,
 		})
 	}
+	// The store may keep what EventInsert is given: copy what the caller
+	// still holds (Data and Metadata), once.
+	e.Data, e.Metadata = append(json.RawMessage(nil), e.Data...), cloneMap(e.Metadata)
+	id, tenant := e.ID, e.Tenant
 	err = d.store.EventInsert(ctx, &e, deliveries, feed)
 	if errors.Is(err, ErrEventExists) {
 		// Event IDs are unique in the store, across tenants: only the same
 		// tenant's event is a duplicate; another tenant's is a conflict,
 		// never a silent success.
-		prev, gerr := d.store.EventGet(ctx, e.ID)
+		prev, gerr := d.store.EventGet(ctx, id)
 		if gerr != nil {
-			return PublishResult{}, fmt.Errorf("webhook: publish %s: %w", e.ID, gerr)
+			return PublishResult{}, fmt.Errorf("webhook: publish %s: %w", id, gerr)
 		}
-		if prev.Tenant != e.Tenant {
+		if prev.Tenant != tenant {
 			return PublishResult{}, invalidField("event", "ID", "is already used by another tenant's event; choose another ID (for example prefix it with the tenant)")
 		}
-		return PublishResult{EventID: e.ID, Duplicate: true}, nil
+		return PublishResult{EventID: id, Duplicate: true}, nil
 	}
 	if err != nil {
-		return PublishResult{}, fmt.Errorf("webhook: publish %s: %w", e.ID, err)
+		return PublishResult{}, fmt.Errorf("webhook: publish %s: %w", id, err)
 	}
 	if len(deliveries) > 0 {
 		d.notify()
 	}
-	for _, fe := range feed {
-		d.polls.wake(fe.SubscriptionID)
+	for _, s := range subs {
+		if s.Mode == ModePull {
+			d.polls.wake(s.ID)
+		}
 	}
-	return PublishResult{EventID: e.ID, DeliveryIDs: ids}, nil
+	return PublishResult{EventID: id, DeliveryIDs: ids}, nil
 }
 
 // runState is one run of the delivery loop, from Start to Shutdown.

@@ -5,9 +5,12 @@
 //
 // New returns an empty Store. Its methods are safe for concurrent use: one
 // mutex guards everything, and no call blocks on anything but that mutex.
-// Values passed in are copied before they are kept and values returned are
-// copies, so neither the caller nor the store can change what the other
-// holds.
+// It follows the ownership rules of webhook.Store to spare copies on the
+// delivery path: it keeps what EventInsert is given as it is, and
+// SubscriptionGet, SubscriptionMatch and EventGet return the values it
+// holds, which it never changes afterwards (an update stores a new value).
+// Every other value passed in is copied before it is kept, and every other
+// value returned is a copy.
 //
 // # Indexes
 //
@@ -148,7 +151,8 @@ func (m *Store) SubscriptionInsert(ctx context.Context, s *webhook.Subscription)
 	return nil
 }
 
-// SubscriptionGet returns a copy of the subscription with the given ID.
+// SubscriptionGet returns the stored subscription with the given ID,
+// read-only: an update stores a new value and leaves this one as it is.
 func (m *Store) SubscriptionGet(ctx context.Context, id string) (*webhook.Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -159,7 +163,7 @@ func (m *Store) SubscriptionGet(ctx context.Context, id string) (*webhook.Subscr
 	if !ok {
 		return nil, notFound("subscription", id)
 	}
-	return s.Clone(), nil
+	return s, nil
 }
 
 // SubscriptionList returns copies of the subscriptions that pass p, in
@@ -253,8 +257,8 @@ func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 	return nil
 }
 
-// SubscriptionMatch returns copies of the enabled subscriptions of tenant
-// that match eventType, in ascending ID order. It reads only the tenant's
+// SubscriptionMatch returns the enabled subscriptions of tenant that match
+// eventType, read-only, in ascending ID order. It reads only the tenant's
 // subscriptions that name eventType exactly and those with a "*" pattern.
 func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string) ([]*webhook.Subscription, error) {
 	if err := ctx.Err(); err != nil {
@@ -269,7 +273,7 @@ func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string)
 	var out []*webhook.Subscription
 	take := func(id string) {
 		if s := m.subs[id]; !s.Disabled && s.Matches(eventType) {
-			out = append(out, s.Clone())
+			out = append(out, s)
 		}
 	}
 	// Merge the two sorted lists; an ID may be in both.
@@ -290,8 +294,9 @@ func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string)
 	return out, nil
 }
 
-// EventInsert stores copies of e, its deliveries and its feed entries under
-// one lock. When an event with the same ID exists, or a delivery ID is
+// EventInsert stores e, its deliveries and copies of its feed entries under
+// one lock; it keeps e and the deliveries as they are (webhook.Store
+// ownership). When an event with the same ID exists, or a delivery ID is
 // already stored, it stores nothing; the first case wraps
 // webhook.ErrEventExists.
 func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []*webhook.Delivery, feedEntries []*webhook.FeedEntry) error {
@@ -313,11 +318,15 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 			}
 		}
 	}
-	stored := e.Clone()
+	stored := e
 	ids := make([]string, len(deliveries))
 	refs := 0
-	i, _ := slices.BinarySearchFunc(m.byTime, stored, compareEvents)
-	m.byTime = slices.Insert(m.byTime, i, stored)
+	if n := len(m.byTime); n == 0 || compareEvents(m.byTime[n-1], stored) < 0 {
+		m.byTime = append(m.byTime, stored) // the usual case: the newest.
+	} else {
+		i, _ := slices.BinarySearchFunc(m.byTime, stored, compareEvents)
+		m.byTime = slices.Insert(m.byTime, i, stored)
+	}
 	for _, fe := range feedEntries {
 		if _, ok := m.subs[fe.SubscriptionID]; !ok {
 			continue // deleted since Publish matched it
@@ -342,7 +351,7 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	}
 	m.events[e.ID] = storedEvent{e: stored, deliveries: ids, feedRefs: refs}
 	for i, d := range deliveries {
-		ent := &entry{d: d.Clone(), index: -1}
+		ent := &entry{d: d, index: -1}
 		m.deliveries[d.ID] = ent
 		ids[i] = d.ID
 		m.bySub[d.SubscriptionID] = append(m.bySub[d.SubscriptionID], d.ID)
@@ -351,7 +360,7 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	return nil
 }
 
-// EventGet returns a copy of the event with the given ID.
+// EventGet returns the stored event with the given ID, read-only.
 func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -362,7 +371,7 @@ func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 	if !ok {
 		return nil, notFound("event", id)
 	}
-	return se.e.Clone(), nil
+	return se.e, nil
 }
 
 // compareEvents orders events by Timestamp, then ID.
