@@ -141,52 +141,59 @@ func (d *Dispatcher) DeliveryRetry(ctx context.Context, id string) (Delivery, er
 	return *dl, nil
 }
 
-// loop claims due deliveries and starts an attempt for each, until ctx
-// ends. It sleeps until the next delivery is due, a Publish or a finished
-// attempt wakes it, whichever comes first.
-func (d *Dispatcher) loop(ctx, workCtx context.Context, rs *runState) {
+// loop claims due deliveries and starts a worker for each, until
+// rs.claimCtx ends. A worker claims its own next delivery when it is done
+// with one (see work), so the loop only fills free worker slots: it sleeps
+// until the next delivery is due, a Publish wakes it or a worker ends,
+// whichever comes first, and while every worker is busy it waits for one
+// to end.
+func (d *Dispatcher) loop(rs *runState) {
 	defer close(rs.loopDone)
+	ctx := rs.claimCtx
 	timer := time.NewTimer(maxIdleWait) // reused by every sleep
 	timer.Stop()
 	for ctx.Err() == nil {
 		free := d.cfg.Workers - int(d.active.Load())
-		if free > 0 {
-			n, err := d.claim(ctx, workCtx, rs, free)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				d.log.ErrorContext(ctx, "claiming deliveries failed", "error", err)
-				d.sleep(ctx, timer, storeErrorDelay)
-				continue
+		if free <= 0 {
+			select {
+			case <-ctx.Done():
+			case <-d.idle:
 			}
-			if n == free {
-				continue // there may be more due.
+			continue
+		}
+		n, err := d.claim(rs, free)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
 			}
+			d.log.ErrorContext(ctx, "claiming deliveries failed", "error", err)
+			d.sleep(ctx, timer, storeErrorDelay)
+			continue
+		}
+		if n == free {
+			continue // there may be more due.
 		}
 		wait := maxIdleWait
-		if free > 0 {
-			next, ok, err := d.store.DeliveryNextDue(ctx, d.saturated)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				d.log.ErrorContext(ctx, "reading next due delivery failed", "error", err)
-				wait = storeErrorDelay
-			} else if ok {
-				wait = next.Sub(d.now())
-				if wait <= 0 {
-					continue // became due since the claim.
-				}
-				wait = min(wait, maxIdleWait)
+		next, ok, err := d.store.DeliveryNextDue(ctx, d.saturated)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
 			}
+			d.log.ErrorContext(ctx, "reading next due delivery failed", "error", err)
+			wait = storeErrorDelay
+		} else if ok {
+			wait = next.Sub(d.now())
+			if wait <= 0 {
+				continue // became due since the claim.
+			}
+			wait = min(wait, maxIdleWait)
 		}
 		d.sleep(ctx, timer, wait)
 	}
 }
 
-// sleep waits for a wake-up, for wait to pass or for ctx to end. The loop
-// passes its one stopped timer t, so that waking once per finished attempt
+// sleep waits for a wake-up, a worker's end, for wait to pass or for ctx
+// to end. The loop passes its one stopped timer t, so that waking often
 // allocates nothing (since Go 1.23 a stopped timer's channel is empty).
 func (d *Dispatcher) sleep(ctx context.Context, t *time.Timer, wait time.Duration) {
 	t.Reset(wait)
@@ -194,50 +201,91 @@ func (d *Dispatcher) sleep(ctx context.Context, t *time.Timer, wait time.Duratio
 	select {
 	case <-ctx.Done():
 	case <-d.wake:
+	case <-d.idle:
 	case <-t.C:
 	}
 }
 
 // claim leases up to limit due deliveries and starts a worker for each. It
 // returns how many it started.
-func (d *Dispatcher) claim(ctx, workCtx context.Context, rs *runState, limit int) (int, error) {
-	now := d.now()
-	// reserve is called by the store once per candidate, in claim order:
-	// it takes a per-subscription slot for each delivery it lets through.
-	reserved := map[string]int{}
-	d.subMu.Lock()
-	inFlight := make(map[string]int, len(d.perSub))
-	for k, v := range d.perSub {
-		inFlight[k] = v
+func (d *Dispatcher) claim(rs *runState, limit int) (int, error) {
+	ds, err := d.lease(rs.claimCtx, limit)
+	if err != nil {
+		return 0, err
 	}
-	d.subMu.Unlock()
-	reserve := func(subID string) bool {
-		if inFlight[subID]+reserved[subID] >= d.cfg.MaxInFlightPerSubscription {
-			return true
+	for _, dl := range ds {
+		d.active.Add(1)
+		rs.workers.Add(1)
+		go d.work(rs, dl)
+	}
+	return len(ds), nil
+}
+
+// work delivers dl, then claims and delivers one due delivery after
+// another until none is due or claiming stops. A busy worker so needs
+// neither the loop nor a new goroutine for its next delivery; one that
+// finds nothing ends and tells the loop.
+func (d *Dispatcher) work(rs *runState, dl *Delivery) {
+	defer rs.workers.Done()
+	for dl != nil {
+		d.deliver(rs, dl)
+		d.releaseSlot(dl.SubscriptionID)
+		dl = nil
+		if rs.claimCtx.Err() == nil {
+			// A failed claim is left to the loop, which logs it and
+			// waits before claiming again.
+			if ds, err := d.lease(rs.claimCtx, 1); err == nil && len(ds) > 0 {
+				dl = ds[0]
+			}
 		}
-		reserved[subID]++
-		return false
 	}
+	d.active.Add(-1)
+	select {
+	case d.idle <- struct{}{}:
+	default:
+	}
+}
+
+// lease claims up to limit due deliveries, taking for each a slot of its
+// subscription's MaxInFlightPerSubscription. Slots are taken inside the
+// claim, so that concurrent leases (the loop's and the workers') never
+// exceed the limit together.
+func (d *Dispatcher) lease(ctx context.Context, limit int) ([]*Delivery, error) {
+	now := d.now()
+	var taken []string // one subscription ID per slot taken
 	ds, err := d.store.DeliveryClaim(ctx, ClaimParams{
 		Now:         now,
 		Limit:       limit,
 		LeaseToken:  d.ids.next("lease", now),
 		LeasedUntil: now.Add(d.cfg.LeaseDuration),
-		Exclude:     reserve,
+		Exclude: func(subID string) bool {
+			d.subMu.Lock()
+			defer d.subMu.Unlock()
+			if d.perSub[subID] >= d.cfg.MaxInFlightPerSubscription {
+				return true
+			}
+			d.perSub[subID]++
+			taken = append(taken, subID)
+			return false
+		},
 	})
 	if err != nil {
-		return 0, err
+		ds = nil
 	}
-	for _, dl := range ds {
-		d.acquire(dl.SubscriptionID)
-		rs.workers.Add(1)
-		go func() {
-			defer rs.workers.Done()
-			defer d.releaseSlot(dl.SubscriptionID)
-			d.deliver(workCtx, dl)
-		}()
+	if len(taken) != len(ds) {
+		// Give back the slots of candidates not claimed after all: all of
+		// them when the claim failed, those of a first try when a store
+		// retried its transaction.
+		for _, dl := range ds {
+			if i := slices.Index(taken, dl.SubscriptionID); i >= 0 {
+				taken = slices.Delete(taken, i, i+1)
+			}
+		}
+		for _, id := range taken {
+			d.releaseSlot(id)
+		}
 	}
-	return len(ds), nil
+	return ds, err
 }
 
 // saturated reports whether a subscription has as many attempts in flight
@@ -248,26 +296,20 @@ func (d *Dispatcher) saturated(subID string) bool {
 	return d.perSub[subID] >= d.cfg.MaxInFlightPerSubscription
 }
 
-func (d *Dispatcher) acquire(subID string) {
-	d.active.Add(1)
-	d.subMu.Lock()
-	d.perSub[subID]++
-	d.subMu.Unlock()
-}
-
+// releaseSlot gives back a slot that lease took.
 func (d *Dispatcher) releaseSlot(subID string) {
 	d.subMu.Lock()
 	if d.perSub[subID]--; d.perSub[subID] <= 0 {
 		delete(d.perSub, subID)
 	}
 	d.subMu.Unlock()
-	d.active.Add(-1)
-	d.notify()
 }
 
 // deliver makes one attempt for a claimed delivery and records its outcome.
-// ctx ends only on a hard stop, when the delivery is released unrecorded.
-func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
+// The attempt runs in rs.workCtx, which ends only on a hard stop: then the
+// delivery is released unrecorded, unless an answer had already come.
+func (d *Dispatcher) deliver(rs *runState, dl *Delivery) {
+	ctx, rctx := rs.workCtx, rs.recordCtx
 	log := d.log
 	if log.Enabled(ctx, slog.LevelError) { // else nothing is logged: skip the cost of With.
 		log = log.With("delivery", dl.ID, "event", dl.EventID, "subscription", dl.SubscriptionID)
@@ -278,7 +320,7 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		update.State, update.LastError = DeliveryCanceled, "subscription was deleted"
-		d.record(ctx, log, update)
+		d.record(rctx, log, update)
 		return
 	case err != nil:
 		// Leave the lease to expire: the delivery is retried then.
@@ -286,14 +328,14 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
 		return
 	case sub.Disabled:
 		update.State, update.LastError = DeliveryCanceled, "subscription is disabled"
-		d.record(ctx, log, update)
+		d.record(rctx, log, update)
 		return
 	}
 	ev, err := d.store.EventGet(ctx, dl.EventID)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		update.State, update.LastError = DeliveryFailed, "event no longer stored"
-		d.record(ctx, log, update)
+		d.record(rctx, log, update)
 		return
 	case err != nil:
 		log.ErrorContext(ctx, "loading event failed; delivery retried when its lease expires", "error", err)
@@ -303,14 +345,12 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
 	attempt, header, sendErr := d.send(ctx, sub, ev)
 	if errors.Is(sendErr, errSkip) {
 		update.Attempt, update.State, update.LastError = &attempt, DeliverySkipped, ""
-		d.record(ctx, log, update)
+		d.record(rctx, log, update)
 		return
 	}
 	if ctx.Err() != nil && attempt.StatusCode == 0 {
 		// Hard stop before any answer: the attempt was cut short by us,
 		// not the receiver. An answer already received is recorded below.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-		defer cancel()
 		if err := d.store.DeliveryRelease(rctx, dl.ID, dl.LeaseToken); err != nil && !errors.Is(err, ErrLeaseLost) {
 			log.ErrorContext(rctx, "releasing delivery after abort failed; retried when its lease expires", "error", err)
 		}
@@ -342,18 +382,16 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
 		}
 		update.NextAttemptAt = d.now().Add(delay)
 	}
-	d.record(ctx, log, update)
+	d.record(rctx, log, update)
 	if gone {
-		d.disable(ctx, log, sub)
+		d.disable(rctx, log, sub)
 	}
 }
 
-// record writes an outcome back to the store.
+// record writes an outcome back to the store. ctx is the run's recordCtx:
+// a hard stop must not drop an outcome the receiver already produced.
 func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, u DeliveryUpdate) {
 	u.UpdatedAt = d.now()
-	// A hard stop must not drop an outcome the receiver already produced.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
 	err := d.store.DeliveryUpdate(ctx, u)
 	switch {
 	case errors.Is(err, ErrLeaseLost):
@@ -374,10 +412,9 @@ func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, u DeliveryUpd
 }
 
 // disable turns a subscription off after its receiver answered 410 Gone.
+// Like the outcome, in ctx, the run's recordCtx, the answer holds through a
+// hard stop.
 func (d *Dispatcher) disable(ctx context.Context, log *slog.Logger, sub *Subscription) {
-	// Like the outcome, the answer must hold through a hard stop.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
 	cur, err := d.store.SubscriptionGet(ctx, sub.ID)
 	if err == nil && !cur.Disabled {
 		next := cur.Clone() // cur is read-only.

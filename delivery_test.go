@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -434,6 +436,78 @@ func TestSlowSubscriptionDoesNotStarveOthers(t *testing.T) {
 	slow.next(t)
 	slow.next(t)
 	require.Empty(t, slow.got)
+}
+
+// Workers claim their own next delivery while the loop claims for free
+// slots: together they must fill every slot the per-subscription limit
+// allows, and never exceed it. Each receiver holds its requests until the
+// test releases one, which it does only once every slot that can be full
+// is full; a request arriving beyond the limit fails the test, and slots
+// left empty make it time out.
+func TestPerSubscriptionLimitUnderConcurrentClaims(t *testing.T) {
+	t.Parallel()
+	const (
+		subs, perSub, events = 3, 2, 25
+	)
+	b := setup(t, &webhook.Config{Workers: 8, MaxInFlightPerSubscription: perSub})
+	type arrival struct{ sub, inFlight int }
+	arrivals := make(chan arrival, subs*events)
+	gates := make([]chan struct{}, subs)
+	ended := make(chan struct{}) // unblocks the receivers when the test fails
+	for i := range subs {
+		gates[i] = make(chan struct{})
+		var inFlight atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrivals <- arrival{i, int(inFlight.Add(1))}
+			select {
+			case <-gates[i]:
+			case <-ended:
+			}
+			inFlight.Add(-1)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		t.Cleanup(srv.Close)
+		b.subscribe(t, srv.URL, fmt.Sprintf("type.%d", i))
+	}
+	t.Cleanup(func() { close(ended) })
+	for range events {
+		for i := range subs {
+			b.publish(t, webhook.Event{Type: fmt.Sprintf("type.%d", i)})
+		}
+	}
+	b.start(t)
+
+	held := make([]int, subs)     // requests a receiver holds
+	released := make([]int, subs) // requests released
+	full := func() bool {
+		for i := range subs {
+			if held[i] < min(perSub, events-released[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	for next := 0; slices.Min(released) < events; next = (next + 1) % subs {
+		for !full() {
+			select {
+			case a := <-arrivals:
+				require.LessOrEqual(t, a.inFlight, perSub, "subscription %d has more requests in flight than MaxInFlightPerSubscription", a.sub)
+				held[a.sub]++
+			case <-timeout.C:
+				t.Fatalf("slots left empty: held %v, released %v of %d each", held, released, events)
+			}
+		}
+		if held[next] > 0 {
+			gates[next] <- struct{}{}
+			held[next]--
+			released[next]++
+		}
+	}
+	for range subs * events {
+		require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
+	}
 }
 
 func TestDeliveryRunUntilContextEnds(t *testing.T) {

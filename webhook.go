@@ -124,14 +124,19 @@ type Dispatcher struct {
 	templates templates // parsed once per subscription version
 	ids       idGen
 
-	// wake has room for one signal: Publish, DeliveryRetry and finishing
-	// workers send without blocking, the loop receives.
+	// wake has room for one signal: Publish, DeliveryRetry and
+	// SubscriptionUpdate send it without blocking when there may be new
+	// work; the loop receives it.
 	wake chan struct{}
+	// idle has room for one signal: a worker that found nothing more to
+	// claim sends it as it ends, so that the loop, which leaves claiming
+	// to busy workers, takes over again.
+	idle chan struct{}
 
 	mu  sync.Mutex
 	run *runState // nil when not started
 
-	active atomic.Int64 // attempts in flight
+	active atomic.Int64 // running workers
 	subMu  sync.Mutex
 	perSub map[string]int // attempts in flight per subscription
 
@@ -158,6 +163,7 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		log:    c.Logger,
 		client: newHTTPClient(&c),
 		wake:   make(chan struct{}, 1),
+		idle:   make(chan struct{}, 1),
 		perSub: make(map[string]int),
 	}, nil
 }
@@ -253,10 +259,22 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 
 // runState is one run of the delivery loop, from Start to Shutdown.
 type runState struct {
-	stopClaiming context.CancelFunc // ends the loop
-	abortWork    context.CancelFunc // cancels in-flight attempts
-	loopDone     chan struct{}
-	workers      sync.WaitGroup
+	// claimCtx ends when claiming must stop (Shutdown or a hard stop);
+	// workCtx, its parent, only on a hard stop: it aborts attempts.
+	claimCtx, workCtx context.Context
+	// recordCtx is for writing outcomes: it outlives workCtx by
+	// recordTimeout, so that a hard stop does not drop an outcome the
+	// receiver already produced.
+	recordCtx context.Context
+
+	stopClaiming context.CancelFunc // ends claimCtx
+	abortWork    context.CancelFunc // ends workCtx
+	endRecords   context.CancelFunc // ends recordCtx
+	// unwatch stops the watch that ends recordCtx recordTimeout after
+	// workCtx.
+	unwatch  func() bool
+	loopDone chan struct{}
+	workers  sync.WaitGroup
 }
 
 // Start starts the delivery loop in the background and returns at once.
@@ -268,11 +286,13 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	if d.run != nil {
 		return ErrAlreadyStarted
 	}
-	workCtx, abort := context.WithCancel(ctx)
-	loopCtx, stop := context.WithCancel(workCtx)
-	rs := &runState{stopClaiming: stop, abortWork: abort, loopDone: make(chan struct{})}
+	rs := &runState{loopDone: make(chan struct{})}
+	rs.workCtx, rs.abortWork = context.WithCancel(ctx)
+	rs.claimCtx, rs.stopClaiming = context.WithCancel(rs.workCtx)
+	rs.recordCtx, rs.endRecords = context.WithCancel(context.WithoutCancel(ctx))
+	rs.unwatch = context.AfterFunc(rs.workCtx, func() { time.AfterFunc(recordTimeout, rs.endRecords) })
 	d.run = rs
-	go d.loop(loopCtx, workCtx, rs)
+	go d.loop(rs)
 	d.log.InfoContext(ctx, "delivery loop started", "workers", d.cfg.Workers)
 	return nil
 }
@@ -304,6 +324,8 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 		rs.abortWork()
 		<-done
 	}
+	rs.unwatch()
+	rs.endRecords()
 	rs.abortWork()
 	d.log.Info("delivery loop stopped", "graceful", err == nil)
 	return err
