@@ -444,9 +444,7 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
 	defer cancel()
 	p, err := d.prepare(actx, sub, ev)
-	if p != nil {
-		a.MissingValues = p.missing
-	}
+	a.MissingValues = p.missing
 	if errors.Is(err, errSkip) {
 		a.Duration, a.Note = d.now().Sub(start), err.Error()
 		return a, nil, err
@@ -454,7 +452,7 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 	if err != nil {
 		return fail("preparing the request", err)
 	}
-	req, err := newRequest(actx, p.c, ev, p.req, start)
+	req, err := newRequest(actx, ev, &p, start)
 	if err != nil {
 		return fail("preparing the request", err)
 	}

@@ -33,6 +33,9 @@ const (
 type compiled struct {
 	version     compiledVersion
 	contentType tmpl.ContentType
+	// contentTypeValue is the Content-Type header value, shared by the
+	// requests that no transform may change.
+	contentTypeValue []string
 	body        *tmpl.Template // nil: the default envelope
 	url         *tmpl.Template // nil: URL has no tags
 	keys        []signingKey
@@ -100,7 +103,7 @@ func compile(s *Subscription, v *validator) *compiled {
 		v.add("ContentType", err.Error())
 		return nil
 	}
-	c.contentType = ct
+	c.contentType, c.contentTypeValue = ct, []string{ct.String()}
 	if s.Template != "" {
 		if c.body, err = tmpl.Parse(s.Template, ct); err != nil {
 			v.add("Template", err.Error())
@@ -234,71 +237,92 @@ var jsonSpecial = [256]bool{'"': true, '\\': true, '<': true, '>': true, '&': tr
 
 // preparedRequest is a request ready to be signed.
 type preparedRequest struct {
-	req     *OutgoingRequest
-	missing []string  // template tags without a value
-	c       *compiled // the subscription version it was built from
+	method, url string
+	header      http.Header
+	body        []byte
+	missing     []string  // template tags without a value
+	c           *compiled // the subscription version it was built from
 }
 
 // prepare builds the request for ev to sub, before signing: body (envelope
-// or template), URL, static headers, credentials, then the transform.
-func (d *Dispatcher) prepare(ctx context.Context, sub *Subscription, ev *Event) (*preparedRequest, error) {
+// or template), URL, static headers, credentials, then the transform. On
+// errSkip, p.missing is set.
+func (d *Dispatcher) prepare(ctx context.Context, sub *Subscription, ev *Event) (p preparedRequest, err error) {
 	c, err := d.templates.get(sub)
 	if err != nil {
-		return nil, err
+		return p, err
 	}
-	p := &preparedRequest{c: c, req: &OutgoingRequest{Method: sub.Method, URL: sub.URL, Header: make(http.Header, len(sub.Headers)+8)}}
+	p = preparedRequest{c: c, method: sub.Method, url: sub.URL, header: make(http.Header, len(sub.Headers)+6)}
 	var vals tmpl.Values
 	if c.body != nil || c.url != nil {
 		vals = templateValues(ev)
 	}
 	if c.body == nil {
-		p.req.Body, err = marshalEnvelope(ev)
+		p.body, err = marshalEnvelope(ev)
 	} else {
-		var missing []string
-		p.req.Body, missing, err = c.body.Render(nil, vals)
-		p.missing = append(p.missing, missing...)
+		p.body, p.missing, err = c.body.Render(nil, vals)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("rendering the body: %w", err)
+		return p, fmt.Errorf("rendering the body: %w", err)
 	}
 	if c.url != nil {
 		u, missing, err := c.url.Render(nil, vals)
 		if err != nil {
-			return nil, fmt.Errorf("rendering the URL: %w", err)
+			return p, fmt.Errorf("rendering the URL: %w", err)
 		}
-		p.req.URL = string(u)
+		p.url = string(u)
 		p.missing = append(p.missing, missing...)
 	}
-	p.req.Header["User-Agent"] = []string{userAgent} // a static header may replace it.
-	for k, v := range sub.Headers {
-		p.req.Header.Set(k, v)
+	// Without a transform, nothing changes header values in place: the
+	// fixed ones can be shared by every request.
+	if sub.Transform == "" {
+		p.header["User-Agent"] = userAgentValue // a static header may replace it.
+	} else {
+		p.header["User-Agent"] = []string{userAgent}
 	}
-	p.req.Header["Content-Type"] = []string{c.contentType.String()}
+	for k, v := range sub.Headers {
+		p.header.Set(k, v)
+	}
+	if sub.Transform == "" {
+		p.header["Content-Type"] = c.contentTypeValue
+	} else {
+		p.header["Content-Type"] = []string{c.contentType.String()}
+	}
 	if sub.Auth != nil {
-		if err := sub.Auth.apply(ctx, d.cfg.Secrets, p.req.Header); err != nil {
-			return nil, err
+		if err := sub.Auth.apply(ctx, d.cfg.Secrets, p.header); err != nil {
+			return p, err
 		}
 	}
 	if sub.Transform != "" {
-		fn := d.cfg.Transforms[sub.Transform]
-		if fn == nil {
-			return nil, fmt.Errorf("transform %q is not registered in Config.Transforms", sub.Transform)
-		}
-		p.req.Event = *ev.Clone()
-		p.req.Subscription = redacted(sub)
-		if err := fn(ctx, p.req); err != nil {
-			if errors.Is(err, errSkip) {
-				return p, err
-			}
-			return nil, fmt.Errorf("transform %q: %w", sub.Transform, err)
-		}
-		switch p.req.Method = strings.ToUpper(p.req.Method); p.req.Method {
-		case http.MethodPost, http.MethodPut, http.MethodDelete:
-		default:
-			return nil, fmt.Errorf("transform %q set method %q: only POST, PUT and DELETE are sent", sub.Transform, truncate(p.req.Method, 16))
-		}
+		err = d.transform(ctx, sub, ev, &p)
 	}
-	return p, nil
+	return p, err
+}
+
+// userAgentValue is the User-Agent header value of requests without a
+// transform, shared by all of them.
+var userAgentValue = []string{userAgent}
+
+// transform runs sub's transform on p.
+func (d *Dispatcher) transform(ctx context.Context, sub *Subscription, ev *Event, p *preparedRequest) error {
+	fn := d.cfg.Transforms[sub.Transform]
+	if fn == nil {
+		return fmt.Errorf("transform %q is not registered in Config.Transforms", sub.Transform)
+	}
+	r := &OutgoingRequest{Method: p.method, URL: p.url, Header: p.header, Body: p.body, Event: *ev.Clone(), Subscription: redacted(sub)}
+	if err := fn(ctx, r); err != nil {
+		if errors.Is(err, errSkip) {
+			return err
+		}
+		return fmt.Errorf("transform %q: %w", sub.Transform, err)
+	}
+	switch r.Method = strings.ToUpper(r.Method); r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodDelete:
+	default:
+		return fmt.Errorf("transform %q set method %q: only POST, PUT and DELETE are sent", sub.Transform, truncate(r.Method, 16))
+	}
+	p.method, p.url, p.header, p.body = r.Method, r.URL, r.Header, r.Body
+	return nil
 }
 
 // sign returns the webhook-signature value for a message: one signature
@@ -332,13 +356,16 @@ func (c *compiled) sign(msgID string, ts time.Time, body []byte) string {
 
 // newRequest turns a prepared request into an HTTP request, signed over
 // its final body, with the Standard Webhooks headers.
-func newRequest(ctx context.Context, c *compiled, ev *Event, p *OutgoingRequest, ts time.Time) (*http.Request, error) {
-	sig := c.sign(ev.ID, ts, p.Body)
-	req, err := http.NewRequestWithContext(ctx, p.Method, p.URL, bytes.NewReader(p.Body))
+func newRequest(ctx context.Context, ev *Event, p *preparedRequest, ts time.Time) (*http.Request, error) {
+	sig := p.c.sign(ev.ID, ts, p.body)
+	req, err := http.NewRequestWithContext(ctx, p.method, p.url, bytes.NewReader(p.body))
 	if err != nil {
-		return nil, fmt.Errorf("building the request for %s: %w", redactURL(p.URL), withoutURL(err))
+		return nil, fmt.Errorf("building the request for %s: %w", redactURL(p.url), withoutURL(err))
 	}
-	req.Header = p.Header
+	if p.header == nil { // a transform dropped it
+		p.header = make(http.Header, 3)
+	}
+	req.Header = p.header
 	// Keys in canonical form, set directly: Header.Set would canonicalise
 	// them again on every attempt.
 	req.Header[canonicalID] = []string{ev.ID}

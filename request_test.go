@@ -366,6 +366,48 @@ func TestTransformRewritesRequest(t *testing.T) {
 	require.Empty(t, seen.Subscription.Secret, "transforms never see the secret")
 }
 
+// A transform may drop every header, even the map; the request is still
+// sent, signed, and header values it changes in place are its own.
+func TestTransformReplacesHeaders(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	b := setup(t, &webhook.Config{Transforms: map[string]webhook.TransformFunc{
+		"no-headers": func(ctx context.Context, r *webhook.OutgoingRequest) error {
+			r.Header = nil
+			return nil
+		},
+		"in-place": func(ctx context.Context, r *webhook.OutgoingRequest) error {
+			r.Header["User-Agent"][0] = "mine/1"
+			r.Header["Content-Type"][0] = "application/vnd.mine+json"
+			return nil
+		},
+	}})
+	ctx := context.Background()
+	for _, tf := range []string{"no-headers", "in-place"} {
+		_, err := b.d.SubscriptionCreate(ctx, webhook.Subscription{URL: rcv.URL, EventTypes: []string{tf}, Transform: tf})
+		require.NoError(t, err)
+	}
+	plain := b.subscribe(t, rcv.URL, "plain")
+	b.start(t)
+
+	b.publish(t, webhook.Event{Type: "no-headers"})
+	got := rcv.next(t)
+	require.NotEmpty(t, got.Header.Get("webhook-signature"))
+	require.Empty(t, got.Header.Get("Content-Type"))
+
+	b.publish(t, webhook.Event{Type: "in-place"})
+	got = rcv.next(t)
+	require.Equal(t, "mine/1", got.Header.Get("User-Agent"))
+	require.Equal(t, "application/vnd.mine+json", got.Header.Get("Content-Type"))
+
+	// The values changed in place were the transformed request's own.
+	b.publish(t, webhook.Event{Type: "plain"})
+	got = rcv.next(t)
+	require.True(t, strings.HasPrefix(got.Header.Get("User-Agent"), "hooksmith/"), got.Header.Get("User-Agent"))
+	require.Equal(t, "application/json", got.Header.Get("Content-Type"))
+	require.NoError(t, webhook.Verify(plain.Secret, got.Body, got.Header))
+}
+
 func TestTransformSkipAndError(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
