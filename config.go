@@ -28,8 +28,10 @@ type Config struct {
 	// for tests and for receivers inside your own network.
 	AllowPrivateNetworks bool
 
-	// AttemptTimeout bounds one delivery attempt: connecting, sending and
-	// reading the response. Defaults to AttemptTimeoutDefault (15 s).
+	// AttemptTimeout bounds one delivery attempt: resolving credentials,
+	// the transform, connecting, sending and reading the response. When it
+	// passes, the attempt's context is cancelled with ErrAttemptTimeout as
+	// its cause. Defaults to AttemptTimeoutDefault (15 s).
 	AttemptTimeout time.Duration
 
 	// Backoff gives the delay before the next attempt after n failed

@@ -227,8 +227,10 @@ func (d *Dispatcher) claim(rs *runState, limit int) (int, error) {
 // finds nothing ends and tells the loop.
 func (d *Dispatcher) work(rs *runState, dl *Delivery) {
 	defer rs.workers.Done()
+	deadline := &attemptDeadline{parent: rs.workCtx, timeout: d.cfg.AttemptTimeout}
+	defer deadline.close()
 	for dl != nil {
-		d.deliver(rs, dl)
+		d.deliver(rs, deadline, dl)
 		d.releaseSlot(dl.SubscriptionID)
 		dl = nil
 		if rs.claimCtx.Err() == nil {
@@ -308,7 +310,7 @@ func (d *Dispatcher) releaseSlot(subID string) {
 // deliver makes one attempt for a claimed delivery and records its outcome.
 // The attempt runs in rs.workCtx, which ends only on a hard stop: then the
 // delivery is released unrecorded, unless an answer had already come.
-func (d *Dispatcher) deliver(rs *runState, dl *Delivery) {
+func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delivery) {
 	ctx, rctx := rs.workCtx, rs.recordCtx
 	log := d.log
 	if log.Enabled(ctx, slog.LevelError) { // else nothing is logged: skip the cost of With.
@@ -342,7 +344,7 @@ func (d *Dispatcher) deliver(rs *runState, dl *Delivery) {
 		return
 	}
 
-	attempt, header, sendErr := d.send(ctx, sub, ev)
+	attempt, header, sendErr := d.send(deadline, sub, ev)
 	if errors.Is(sendErr, errSkip) {
 		update.Attempt, update.State, update.LastError = &attempt, DeliverySkipped, ""
 		d.record(rctx, log, update)
@@ -428,10 +430,10 @@ func (d *Dispatcher) disable(ctx context.Context, log *slog.Logger, sub *Subscri
 	log.WarnContext(ctx, "receiver answered 410 Gone: subscription disabled")
 }
 
-// send makes one HTTP request for ev to sub. It returns the attempt, the
-// answer's headers (nil without an answer) and the error that prevented an
-// answer (nil with one).
-func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (Attempt, http.Header, error) {
+// send makes one HTTP request for ev to sub, bounded by deadline. It
+// returns the attempt, the answer's headers (nil without an answer) and the
+// error that prevented an answer (nil with one).
+func (d *Dispatcher) send(deadline *attemptDeadline, sub *Subscription, ev *Event) (Attempt, http.Header, error) {
 	start := d.now()
 	a := Attempt{StartedAt: start}
 	fail := func(what string, err error) (Attempt, http.Header, error) {
@@ -441,8 +443,8 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 	}
 	// One deadline for everything the attempt does, credential resolution
 	// and the transform included, so that it cannot outlive its lease.
-	actx, cancel := context.WithTimeout(ctx, d.cfg.AttemptTimeout)
-	defer cancel()
+	actx := deadline.start()
+	defer deadline.stop()
 	p, err := d.prepare(actx, sub, ev)
 	a.MissingValues = p.missing
 	if errors.Is(err, errSkip) {
@@ -450,6 +452,9 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 		return a, nil, err
 	}
 	if err != nil {
+		if deadline.timedOut() {
+			err = fmt.Errorf("attempt timeout (%s) reached: %w", d.cfg.AttemptTimeout, err)
+		}
 		return fail("preparing the request", err)
 	}
 	req, err := newRequest(actx, ev, &p, start)
@@ -459,7 +464,7 @@ func (d *Dispatcher) send(ctx context.Context, sub *Subscription, ev *Event) (At
 
 	resp, err := d.client.Do(req)
 	if err != nil {
-		if errors.Is(actx.Err(), context.DeadlineExceeded) {
+		if deadline.timedOut() {
 			return fail("no answer", fmt.Errorf("attempt timeout (%s) reached", d.cfg.AttemptTimeout))
 		}
 		return fail("request failed", withoutURL(err))

@@ -683,8 +683,10 @@ func TestExpiredLeaseIsDeliveredAgain(t *testing.T) {
 // a hung resolver cannot hold a delivery past its lease.
 func TestSlowResolverIsBoundedByAttemptTimeout(t *testing.T) {
 	t.Parallel()
+	causes := make(chan error, 1)
 	resolver := resolverFunc(func(ctx context.Context, ref string) (string, error) {
 		<-ctx.Done()
+		causes <- context.Cause(ctx)
 		return "", ctx.Err()
 	})
 	b := setup(t, &webhook.Config{Secrets: resolver, AttemptTimeout: 50 * time.Millisecond, Backoff: func(int) time.Duration { return time.Hour }})
@@ -696,7 +698,8 @@ func TestSlowResolverIsBoundedByAttemptTimeout(t *testing.T) {
 	b.publish(t, webhook.Event{Type: "a"})
 	u := b.nextUpdate(t)
 	require.Equal(t, webhook.DeliveryPending, u.State)
-	require.Contains(t, u.LastError, "deadline exceeded")
+	require.Contains(t, u.LastError, "attempt timeout (50ms) reached")
+	require.ErrorIs(t, <-causes, webhook.ErrAttemptTimeout, "the resolver can tell a timeout from a shutdown")
 	require.Empty(t, rcv.got)
 }
 

@@ -42,6 +42,12 @@ var (
 	// credential reference could not be resolved.
 	ErrUnresolvedSecret = errors.New("webhook: credential reference not resolved")
 
+	// ErrAttemptTimeout is the cause (see context.Cause) of the context of
+	// an attempt that ran past Config.AttemptTimeout: credential resolvers
+	// and transforms, which get that context, can tell the timeout from a
+	// shutdown with it.
+	ErrAttemptTimeout = errors.New("webhook: attempt timeout reached")
+
 	// ErrPrivateAddress is the cause of an attempt refused by the SSRF guard:
 	// the target resolved to a loopback, private, link-local, multicast or
 	// unspecified address. Set Config.AllowPrivateNetworks to allow them.

@@ -36,9 +36,9 @@ type compiled struct {
 	// contentTypeValue is the Content-Type header value, shared by the
 	// requests that no transform may change.
 	contentTypeValue []string
-	body        *tmpl.Template // nil: the default envelope
-	url         *tmpl.Template // nil: URL has no tags
-	keys        []signingKey
+	body             *tmpl.Template // nil: the default envelope
+	url              *tmpl.Template // nil: URL has no tags
+	keys             []signingKey
 }
 
 // Canonical forms of the headers every request carries.
