@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hooksmith/webhook/internal/swar"
 	"github.com/hooksmith/webhook/internal/tmpl"
 )
 
@@ -208,6 +209,16 @@ func verbatimJSON(b []byte) bool {
 	}
 	in := false
 	for i := 0; i < len(b); i++ {
+		for in && i+8 <= len(b) { // skip eight ordinary string bytes at a time
+			if x := swar.Load(b, i); swar.HasHigh(x) || swar.HasByte(x, '"') || swar.HasByte(x, '\\') ||
+				swar.HasByte(x, '<') || swar.HasByte(x, '>') || swar.HasByte(x, '&') {
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if !jsonSpecial[c] {
 			continue

@@ -114,3 +114,16 @@ func TestRenderAllocations(t *testing.T) {
 	})
 	require.LessOrEqual(t, reused, reusedMax)
 }
+
+// BenchmarkValid checks 1 KiB of typical event data: short keys and values,
+// and one long string.
+func BenchmarkValid(b *testing.B) {
+	data := []byte(`{"id":"inv_123","amount":4200,"currency":"eur","customer":{"name":"Ada Lovelace","email":"ada@example.com"},"note":"` +
+		strings.Repeat("lorem ipsum dolor sit amet ", 32) + `"}`)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if !Valid(data) {
+			b.Fatal("invalid")
+		}
+	}
+}
