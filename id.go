@@ -45,5 +45,7 @@ func (g *idGen) next(prefix string, now time.Time) string {
 	binary.BigEndian.PutUint64(raw[0:8], ms<<16|uint64(g.hi))
 	binary.BigEndian.PutUint64(raw[8:16], g.lo)
 	g.mu.Unlock()
-	return prefix + "_" + idEncoding.EncodeToString(raw[:])
+	var buf [48]byte // prefixes are short: one allocation, the string
+	b := append(append(buf[:0], prefix...), '_')
+	return string(idEncoding.AppendEncode(b, raw[:]))
 }

@@ -109,6 +109,17 @@ type subQueue struct {
 type entry struct {
 	d     *webhook.Delivery // Attempts holds the attempt log
 	index int               // in its subQueue, -1 when not queued
+	// dueSec and dueNsec hold dueAt as the queue orders it: Unix seconds
+	// and nanoseconds, which compare faster than time.Time. Set by setDue
+	// whenever the delivery (re)enters its queue.
+	dueSec  int64
+	dueNsec int32
+}
+
+// setDue records dueAt for the queue.
+func (e *entry) setDue() {
+	t := e.dueAt()
+	e.dueSec, e.dueNsec = t.Unix(), int32(t.Nanosecond())
 }
 
 // dueAt is when the delivery becomes claimable: the later of its scheduled
@@ -540,6 +551,7 @@ func (m *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*we
 	out := make([]*webhook.Delivery, len(claimed))
 	for i, e := range claimed {
 		q := m.queues[e.d.SubscriptionID]
+		e.setDue()
 		heap.Push(&q.due, e)
 		m.fixHead(q)
 		out[i] = withoutAttempts(e.d)
@@ -721,6 +733,7 @@ func (m *Store) requeue(e *entry) {
 		q = &subQueue{subID: e.d.SubscriptionID, index: -1}
 		m.queues[q.subID] = q
 	}
+	e.setDue()
 	if e.index < 0 {
 		heap.Push(&q.due, e)
 	} else {
@@ -831,9 +844,11 @@ func (q dueQueue) Less(i, j int) bool { return before(q[i], q[j]) }
 
 // before orders pending deliveries: effective due time, then ID.
 func before(a, b *entry) bool {
-	ta, tb := a.dueAt(), b.dueAt()
-	if !ta.Equal(tb) {
-		return ta.Before(tb)
+	switch {
+	case a.dueSec != b.dueSec:
+		return a.dueSec < b.dueSec
+	case a.dueNsec != b.dueNsec:
+		return a.dueNsec < b.dueNsec
 	}
 	return a.d.ID < b.d.ID
 }
