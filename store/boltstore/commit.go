@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
@@ -48,12 +49,18 @@ type committer struct {
 	queue chan *write
 	done  chan struct{}
 
+	// tails and ends serve appendPut, by bucket name: what it knows of
+	// the transaction being applied, and each bucket's last key before it.
+	// Only the committer goroutine uses them.
+	tails map[string]*tail
+	ends  map[string][]byte
+
 	mu     sync.RWMutex // held for reading while sending to queue
 	closed bool
 }
 
 func newCommitter(db *bbolt.DB) *committer {
-	c := &committer{db: db, queue: make(chan *write, maxGroup), done: make(chan struct{})}
+	c := &committer{db: db, queue: make(chan *write, maxGroup), done: make(chan struct{}), tails: make(map[string]*tail), ends: make(map[string][]byte)}
 	go c.run()
 	return c
 }
@@ -130,6 +137,7 @@ func (c *committer) run() {
 func (c *committer) commit(group []*write) {
 	results := make([]error, len(group))
 	err := c.db.Update(func(tx *bbolt.Tx) error {
+		clear(c.tails)
 		for i, w := range group {
 			if err := w.ctx.Err(); err != nil {
 				results[i] = err // the caller gave up: skip the write
@@ -161,4 +169,76 @@ func (c *committer) commit(group []*write) {
 			w.done <- results[i]
 		}
 	}
+}
+
+// Fill factors of the pages that bbolt splits when it writes a bucket in
+// which a transaction only appended keys. bbolt splits a page that grew
+// beyond its size at DefaultFillPercent (half full) by default, which
+// suits inserts at random places but leaves every page half empty when
+// keys arrive in order, as event and delivery IDs, times and the indexes
+// built on them do: each commit then writes up to twice the pages its
+// records need, and the time of its fsync grows with the pages written.
+const (
+	// fillFull is for records and index entries that are never rewritten
+	// larger.
+	fillFull = 1.0
+	// fillGrowable leaves room on each page for delivery records to grow
+	// when claimed (a lease token and time) without splitting the page.
+	fillGrowable = 0.9
+)
+
+// A tail is what appendPut knows of a bucket in the current transaction.
+type tail struct {
+	after []byte // keys after it are appends
+	mixed bool   // a key was written at or before after
+}
+
+// appendPut puts k in bucket b, named name, within the committer's
+// transaction. While every key that this transaction puts in b through
+// appendPut lands after the bucket's end, the pages bbolt splits when it
+// writes b are filled up to fill instead of half. Once a key lands before,
+// or markMixed is called for b, b keeps bbolt's default for the rest of
+// the transaction. Only apply functions may call it.
+//
+// The end is the bucket's last key before the previous transaction of the
+// committer wrote it, not before this one: concurrent publishers take
+// their IDs and times before they queue, and in an order of their own, so
+// a key can land a little before keys committed a moment ago. Such a key
+// still lands in one of the last pages.
+func (c *committer) appendPut(b *bbolt.Bucket, name, k, v []byte, fill float64) error {
+	t := c.tails[string(name)]
+	if t == nil {
+		var last []byte
+		if k, _ := b.Cursor().Last(); k != nil {
+			last = bytes.Clone(k)
+		}
+		t = &tail{after: last}
+		if prev, ok := c.ends[string(name)]; ok && (last == nil || bytes.Compare(prev, last) < 0) {
+			t.after = prev
+		}
+		c.ends[string(name)] = last
+		c.tails[string(name)] = t
+	}
+	if !t.mixed {
+		if t.after == nil || bytes.Compare(k, t.after) > 0 {
+			b.FillPercent = fill
+		} else {
+			t.mixed = true
+			b.FillPercent = bbolt.DefaultFillPercent
+		}
+	}
+	return b.Put(k, v)
+}
+
+// markMixed gives bucket b, named name, bbolt's default fill for the rest
+// of the transaction, for writes that change existing records. Only apply
+// functions may call it.
+func (c *committer) markMixed(b *bbolt.Bucket, name []byte) {
+	t := c.tails[string(name)]
+	if t == nil {
+		t = &tail{}
+		c.tails[string(name)] = t
+	}
+	t.mixed = true
+	b.FillPercent = bbolt.DefaultFillPercent
 }

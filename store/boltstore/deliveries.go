@@ -74,6 +74,15 @@ func getRecord(tx *bbolt.Tx, id string) (*deliveryRecord, error) {
 	return &r, nil
 }
 
+// rewriting prepares, in the committer's transaction, for putRecord's
+// changes to existing delivery records and to the due index: pages that
+// appendPut would fill are split at bbolt's default instead, leaving room
+// for records that grow.
+func (c *committer) rewriting(tx *bbolt.Tx) {
+	c.markMixed(tx.Bucket(bucketDeliveries), bucketDeliveries)
+	c.markMixed(tx.Bucket(bucketDueBySub), bucketDueBySub)
+}
+
 // putRecord stores r and moves its entry in the due index: old is the
 // record as stored before (nil for a new one).
 func putRecord(tx *bbolt.Tx, old, r *deliveryRecord) error {
@@ -219,27 +228,28 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 				}
 			}
 		}
-		if err := events.Put(eventKey, eventVal); err != nil {
+		w := s.writes
+		if err := w.appendPut(events, bucketEvents, eventKey, eventVal, fillFull); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketEventsByTime).Put(timeIdx, nil); err != nil {
+		if err := w.appendPut(tx.Bucket(bucketEventsByTime), bucketEventsByTime, timeIdx, nil, fillFull); err != nil {
 			return err
 		}
 		bySub, byEvent, due := tx.Bucket(bucketDlvBySub), tx.Bucket(bucketDlvByEvent), tx.Bucket(bucketDueBySub)
 		subs := make(map[string]bool, 1)
 		for _, rec := range recs {
 			r := rec.r
-			if err := dlvs.Put([]byte(r.ID), rec.val); err != nil {
+			if err := w.appendPut(dlvs, bucketDeliveries, []byte(r.ID), rec.val, fillGrowable); err != nil {
 				return err
 			}
-			if err := bySub.Put(append(prefixed(r.SubscriptionID), r.ID...), nil); err != nil {
+			if err := w.appendPut(bySub, bucketDlvBySub, append(prefixed(r.SubscriptionID), r.ID...), nil, fillFull); err != nil {
 				return err
 			}
-			if err := byEvent.Put(append(prefixed(e.ID), r.ID...), nil); err != nil {
+			if err := w.appendPut(byEvent, bucketDlvByEvent, append(prefixed(e.ID), r.ID...), nil, fillFull); err != nil {
 				return err
 			}
 			if r.State == webhook.DeliveryPending {
-				if err := due.Put(join(prefixed(r.SubscriptionID), dueKey(r.dueAt(), r.ID)), nil); err != nil {
+				if err := w.appendPut(due, bucketDueBySub, join(prefixed(r.SubscriptionID), dueKey(r.dueAt(), r.ID)), nil, fillFull); err != nil {
 					return err
 				}
 				subs[r.SubscriptionID] = true
@@ -256,7 +266,7 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 				return err
 			}
 		}
-		return appendFeed(tx, e.ID, feed)
+		return appendFeed(w, tx, e.ID, feed)
 	})
 }
 
@@ -340,6 +350,9 @@ func (s *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*we
 	err := s.writes.do(ctx, func(tx *bbolt.Tx) error {
 		out = out[:0] // in case the group is retried
 		picked := pickDue(tx, p)
+		if len(picked) > 0 {
+			s.writes.rewriting(tx)
+		}
 		// Write after the scan: a cursor must not see its bucket change.
 		for _, id := range picked {
 			r, err := getRecord(tx, id)
@@ -481,6 +494,7 @@ func (s *Store) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) er
 		if err != nil {
 			return rejection{err}
 		}
+		s.writes.rewriting(tx)
 		old := *r
 		if u.Attempt != nil {
 			a := *u.Attempt
@@ -511,6 +525,7 @@ func (s *Store) DeliveryRelease(ctx context.Context, id, leaseToken string) erro
 		if err != nil {
 			return rejection{err}
 		}
+		s.writes.rewriting(tx)
 		old := *r
 		r.LeaseToken, r.LeasedUntil = "", time.Time{}
 		return putRecord(tx, &old, r)

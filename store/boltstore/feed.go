@@ -58,9 +58,9 @@ func feedKey(sub string, seq uint64) []byte {
 }
 
 // appendFeed appends event eventID to the feeds of entries, inside
-// EventInsert's transaction. Entries of subscriptions that no longer exist
-// are dropped.
-func appendFeed(tx *bbolt.Tx, eventID string, entries []*webhook.FeedEntry) error {
+// EventInsert's transaction, which w runs. Entries of subscriptions that
+// no longer exist are dropped.
+func appendFeed(w *committer, tx *bbolt.Tx, eventID string, entries []*webhook.FeedEntry) error {
 	feed, byEvent, subs := tx.Bucket(bucketFeed), tx.Bucket(bucketFeedByEvent), tx.Bucket(bucketSubs)
 	for _, fe := range entries {
 		sub := fe.SubscriptionID
@@ -77,10 +77,10 @@ func appendFeed(tx *bbolt.Tx, eventID string, entries []*webhook.FeedEntry) erro
 			at = st.lastAt
 		}
 		st.lastAt = at
-		if err := feed.Put(feedKey(sub, st.last), join(at, []byte(eventID))); err != nil {
+		if err := w.appendPut(feed, bucketFeed, feedKey(sub, st.last), join(at, []byte(eventID)), fillFull); err != nil {
 			return err
 		}
-		if err := byEvent.Put(binary.BigEndian.AppendUint64(join(prefixed(eventID), prefixed(sub)), st.last), nil); err != nil {
+		if err := w.appendPut(byEvent, bucketFeedByEvent, binary.BigEndian.AppendUint64(join(prefixed(eventID), prefixed(sub)), st.last), nil, fillFull); err != nil {
 			return err
 		}
 		if err := putFeedState(tx, sub, st); err != nil {
