@@ -206,45 +206,83 @@ func (d *Dispatcher) sleep(ctx context.Context, t *time.Timer, wait time.Duratio
 	}
 }
 
-// claim leases up to limit due deliveries and starts a worker for each. It
-// returns how many it started.
+// claim leases up to limit due deliveries and hands each to an idle
+// worker, or to a new one while fewer than Config.Workers run. It returns
+// how many it handed over.
 func (d *Dispatcher) claim(rs *runState, limit int) (int, error) {
 	ds, err := d.lease(rs.claimCtx, limit)
 	if err != nil {
 		return 0, err
 	}
-	for _, dl := range ds {
+	for i, dl := range ds {
 		d.active.Add(1)
-		rs.workers.Add(1)
-		go d.work(rs, dl)
+		select {
+		case rs.handoff <- dl: // an idle worker took it
+			continue
+		default:
+		}
+		if rs.started < d.cfg.Workers {
+			rs.started++
+			rs.workers.Add(1)
+			go d.work(rs, dl)
+			continue
+		}
+		// Every worker runs, and since fewer than Workers are busy, one
+		// is on its way to idle.
+		select {
+		case rs.handoff <- dl:
+		case <-rs.claimCtx.Done():
+			d.giveBack(rs, ds[i:])
+			return i, nil
+		}
 	}
 	return len(ds), nil
 }
 
-// work delivers dl, then claims and delivers one due delivery after
-// another until none is due or claiming stops. A busy worker so needs
-// neither the loop nor a new goroutine for its next delivery; one that
-// finds nothing ends and tells the loop.
+// giveBack releases claimed deliveries that no worker took, because
+// claiming stopped: they are due again at once, for the next run.
+func (d *Dispatcher) giveBack(rs *runState, ds []*Delivery) {
+	for _, dl := range ds {
+		if err := d.store.DeliveryRelease(rs.recordCtx, dl.ID, dl.LeaseToken); err != nil && !errors.Is(err, ErrLeaseLost) {
+			d.log.ErrorContext(rs.recordCtx, "releasing an unstarted delivery failed; retried when its lease expires", "delivery", dl.ID, "error", err)
+		}
+		d.releaseSlot(dl.SubscriptionID)
+		d.active.Add(-1)
+	}
+}
+
+// work is one worker: it delivers dl, then claims and delivers one due
+// delivery after another until none is due, then waits idle for the loop
+// to hand it the next one, until claiming stops. A busy worker so needs
+// neither the loop nor a new goroutine for its next delivery, and a worker
+// keeps its goroutine (and the stack it grew) for the whole run.
 func (d *Dispatcher) work(rs *runState, dl *Delivery) {
 	defer rs.workers.Done()
 	deadline := &attemptDeadline{parent: rs.workCtx, timeout: d.cfg.AttemptTimeout}
 	defer deadline.close()
-	for dl != nil {
-		d.deliver(rs, deadline, dl)
-		d.releaseSlot(dl.SubscriptionID)
-		dl = nil
-		if rs.claimCtx.Err() == nil {
-			// A failed claim is left to the loop, which logs it and
-			// waits before claiming again.
-			if ds, err := d.lease(rs.claimCtx, 1); err == nil && len(ds) > 0 {
-				dl = ds[0]
+	for {
+		for dl != nil {
+			d.deliver(rs, deadline, dl)
+			d.releaseSlot(dl.SubscriptionID)
+			dl = nil
+			if rs.claimCtx.Err() == nil {
+				// A failed claim is left to the loop, which logs it and
+				// waits before claiming again.
+				if ds, err := d.lease(rs.claimCtx, 1); err == nil && len(ds) > 0 {
+					dl = ds[0]
+				}
 			}
 		}
-	}
-	d.active.Add(-1)
-	select {
-	case d.idle <- struct{}{}:
-	default:
+		d.active.Add(-1)
+		select {
+		case d.idle <- struct{}{}:
+		default:
+		}
+		select {
+		case dl = <-rs.handoff:
+		case <-rs.claimCtx.Done():
+			return
+		}
 	}
 }
 

@@ -272,7 +272,10 @@ type runState struct {
 	endRecords   context.CancelFunc // ends recordCtx
 	// unwatch stops the watch that ends recordCtx recordTimeout after
 	// workCtx.
-	unwatch  func() bool
+	unwatch func() bool
+	// handoff passes a claimed delivery from the loop to an idle worker.
+	handoff  chan *Delivery
+	started  int // workers started; only the loop reads and writes it
 	loopDone chan struct{}
 	workers  sync.WaitGroup
 }
@@ -286,7 +289,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	if d.run != nil {
 		return ErrAlreadyStarted
 	}
-	rs := &runState{loopDone: make(chan struct{})}
+	rs := &runState{loopDone: make(chan struct{}), handoff: make(chan *Delivery)}
 	rs.workCtx, rs.abortWork = context.WithCancel(ctx)
 	rs.claimCtx, rs.stopClaiming = context.WithCancel(rs.workCtx)
 	rs.recordCtx, rs.endRecords = context.WithCancel(context.WithoutCancel(ctx))

@@ -25,6 +25,10 @@ func window(ctx context.Context, o *options, count func() int64) (measured, erro
 	if err := sleep(ctx, o.warmup); err != nil {
 		return measured{}, err
 	}
+	var m0, m1 runtime.MemStats
+	if o.verbose {
+		runtime.ReadMemStats(&m0)
+	}
 	c0, t0, cpu0 := count(), time.Now(), cpuTime()
 	if err := sleep(ctx, o.duration); err != nil {
 		return measured{}, err
@@ -35,8 +39,10 @@ func window(ctx context.Context, o *options, count func() int64) (measured, erro
 		return measured{}, fmt.Errorf("nothing completed in %s", o.duration)
 	}
 	if o.verbose {
-		fmt.Fprintf(os.Stderr, "bench:   %.0f ops/s, %.1f µs CPU/op, %.2f cores busy\n",
-			float64(ops)/t1.Sub(t0).Seconds(), float64(cpu1-cpu0)/1e3/float64(ops), float64(cpu1-cpu0)/float64(t1.Sub(t0)))
+		runtime.ReadMemStats(&m1)
+		fmt.Fprintf(os.Stderr, "bench:   %.0f ops/s, %.1f µs CPU/op, %.2f cores busy, %.0f allocs/op, %.0f B/op, %d GCs\n",
+			float64(ops)/t1.Sub(t0).Seconds(), float64(cpu1-cpu0)/1e3/float64(ops), float64(cpu1-cpu0)/float64(t1.Sub(t0)),
+			float64(m1.Mallocs-m0.Mallocs)/float64(ops), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(ops), m1.NumGC-m0.NumGC)
 	}
 	return measured{
 		perSec:   float64(ops) / t1.Sub(t0).Seconds(),
