@@ -168,6 +168,9 @@ func initSchema(db *bbolt.DB) error {
 			if err := upgradeV1(tx); err != nil {
 				return err
 			}
+			if err := upgradeV2(tx); err != nil {
+				return err
+			}
 			return checkSchema(tx)
 		}
 		var other []string
@@ -206,6 +209,21 @@ func upgradeV1(tx *bbolt.Tx) error {
 	return tx.Bucket(bucketMeta).Put(metaVersion, binary.BigEndian.AppendUint32(nil, 2))
 }
 
+// upgradeV2 brings a schema version 2 file to version 3, and leaves any
+// other file alone. Version 3 stores an event's delivery list with the
+// event rather than in bucketDlvByEvent, and reads that bucket for events
+// without a list, so the events already stored stay as they are: the
+// upgrade only marks the file, so that a release reading up to version 2,
+// which would not see the new lists, refuses it.
+func upgradeV2(tx *bbolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	raw := meta.Get(metaVersion)
+	if len(raw) != 4 || binary.BigEndian.Uint32(raw) != 2 || string(meta.Get(metaFormat)) != string(formatName) {
+		return nil
+	}
+	return meta.Put(metaVersion, binary.BigEndian.AppendUint32(nil, 3))
+}
+
 func checkSchema(tx *bbolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
@@ -221,8 +239,8 @@ func checkSchema(tx *bbolt.Tx) error {
 	switch v := binary.BigEndian.Uint32(raw); {
 	case v > schemaVersion:
 		return fmt.Errorf("%w: schema version %d, this release reads up to %d; upgrade the program (the file was not changed)", ErrNewerSchema, v, schemaVersion)
-	case v < schemaVersion:
-		return fmt.Errorf("%w: schema version %d is older than any this release reads (%d)", ErrForeignFile, v, schemaVersion)
+	case v < minReadVersion:
+		return fmt.Errorf("%w: schema version %d is older than any this release reads (%d)", ErrForeignFile, v, minReadVersion)
 	}
 	for _, name := range allBuckets {
 		if tx.Bucket(name) == nil {

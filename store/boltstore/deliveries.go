@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -192,7 +193,7 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		return err
 	}
 	// Encode outside the transaction: the writer lock is the bottleneck.
-	eventVal, err := encodeEvent(e)
+	record, err := encodeEvent(e)
 	if err != nil {
 		return err
 	}
@@ -202,6 +203,7 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		attempts []webhook.Attempt
 	}
 	recs := make([]encoded, len(deliveries))
+	dlvIDs := make([]string, len(deliveries))
 	for i, d := range deliveries {
 		r := recordOf(d)
 		val, err := encodeRecord(r)
@@ -209,7 +211,9 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 			return err
 		}
 		recs[i] = encoded{r: r, val: val, attempts: d.Attempts}
+		dlvIDs[i] = d.ID
 	}
+	eventVal := eventValue(record, dlvIDs)
 	eventKey := []byte(e.ID)
 	timeIdx := append(timeKey(e.Timestamp), e.ID...)
 	return s.writes.do(ctx, func(tx *bbolt.Tx) error {
@@ -235,7 +239,7 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		if err := w.appendPut(tx.Bucket(bucketEventsByTime), bucketEventsByTime, timeIdx, nil, fillFull); err != nil {
 			return err
 		}
-		bySub, byEvent, due := tx.Bucket(bucketDlvBySub), tx.Bucket(bucketDlvByEvent), tx.Bucket(bucketDueBySub)
+		bySub, due := tx.Bucket(bucketDlvBySub), tx.Bucket(bucketDueBySub)
 		subs := make(map[string]bool, 1)
 		for _, rec := range recs {
 			r := rec.r
@@ -243,9 +247,6 @@ func (s *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 				return err
 			}
 			if err := w.appendPut(bySub, bucketDlvBySub, append(prefixed(r.SubscriptionID), r.ID...), nil, fillFull); err != nil {
-				return err
-			}
-			if err := w.appendPut(byEvent, bucketDlvByEvent, append(prefixed(e.ID), r.ID...), nil, fillFull); err != nil {
 				return err
 			}
 			if r.State == webhook.DeliveryPending {
@@ -278,13 +279,14 @@ type eventRecord struct {
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
-// encodeEvent returns e as stored: the JSON object json.Marshal(e) would
+// encodeEvent returns e's record as stored: the JSON object json.Marshal(e) would
 // give, with e.Data written as given rather than compacted and re-validated
 // (json.Marshal scans and copies it, the largest cost of EventInsert with
 // events of a kilobyte). Dispatcher.Publish has validated Data as JSON; an
 // empty Data is written as null, as json.Marshal does. The record decodes
-// into a webhook.Event as before, the file format is unchanged, and
-// EventGet and FeedRead return Data byte for byte as it was published.
+// into a webhook.Event as before, and EventGet and FeedRead return Data
+// byte for byte as it was published. eventValue puts the event's delivery
+// list before it.
 func encodeEvent(e *webhook.Event) ([]byte, error) {
 	head, err := json.Marshal(eventRecord{Event: e})
 	if err != nil {
@@ -315,10 +317,7 @@ func (s *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 		if raw == nil {
 			return notFound("event", id)
 		}
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return fmt.Errorf("boltstore: decode event %q: %w", id, err)
-		}
-		return nil
+		return decodeEvent(id, raw, &e)
 	})
 	if err != nil {
 		return nil, err
@@ -561,45 +560,67 @@ func getDelivery(tx *bbolt.Tx, id string) (*webhook.Delivery, error) {
 }
 
 // DeliveryList returns the deliveries that pass p, with their attempts, in
-// ascending ID order. With p.EventID or p.SubscriptionID set it reads that
-// index only; it starts reading after p.After.
+// ascending ID order. With p.EventID set it reads the event's delivery
+// list, with p.SubscriptionID that index only; it starts reading after
+// p.After.
 func (s *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) ([]*webhook.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []*webhook.Delivery
 	err := s.view(func(tx *bbolt.Tx) error {
+		out = nil
+		// add appends delivery id if it passes p, and reports whether
+		// to read on.
+		add := func(id string) (bool, error) {
+			if p.Limit > 0 && len(out) >= p.Limit {
+				return false, nil
+			}
+			r, err := getRecord(tx, id)
+			if err != nil {
+				return false, err
+			}
+			d := r.delivery()
+			if !p.Keep(d) {
+				return true, nil // without reading its attempts
+			}
+			if r.Attempts > 0 {
+				if d.Attempts, err = attempts(tx, id); err != nil {
+					return false, err
+				}
+			}
+			out = append(out, d)
+			return true, nil
+		}
+		if p.EventID != "" {
+			ids, err := eventDeliveries(tx, p.EventID, tx.Bucket(bucketEvents).Get([]byte(p.EventID)))
+			if err != nil {
+				return err
+			}
+			i, _ := slices.BinarySearch(ids, p.After)
+			for _, id := range ids[i:] {
+				if p.After != "" && id == p.After {
+					continue
+				}
+				if more, err := add(id); !more || err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		var (
 			c      *bbolt.Cursor
 			prefix []byte
 		)
-		switch {
-		case p.EventID != "":
-			c, prefix = tx.Bucket(bucketDlvByEvent).Cursor(), prefixed(p.EventID)
-		case p.SubscriptionID != "":
+		if p.SubscriptionID != "" {
 			c, prefix = tx.Bucket(bucketDlvBySub).Cursor(), prefixed(p.SubscriptionID)
-		default:
+		} else {
 			c = tx.Bucket(bucketDeliveries).Cursor()
 		}
 		for k, _ := seekAfter(c, prefix, p.After); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if p.Limit > 0 && len(out) >= p.Limit {
-				break
-			}
-			id := string(k[len(prefix):])
-			r, err := getRecord(tx, id)
-			if err != nil {
+			if more, err := add(string(k[len(prefix):])); !more || err != nil {
 				return err
 			}
-			d := r.delivery()
-			if !p.Keep(d) {
-				continue // without reading its attempts
-			}
-			if r.Attempts > 0 {
-				if d.Attempts, err = attempts(tx, id); err != nil {
-					return err
-				}
-			}
-			out = append(out, d)
 		}
 		return nil
 	})

@@ -57,8 +57,11 @@
 //     Store is the file's only writer. SubscriptionMatch, on every Publish,
 //     reads those two short lists in memory and SubscriptionGet, on every
 //     delivery, a map; neither decodes JSON, and both return copies.
-//   - deliveries by subscription (SubscriptionDelete, DeliveryList) and by
-//     event (DeliveryList, retention).
+//   - deliveries by subscription (SubscriptionDelete, DeliveryList). An
+//     event's deliveries are listed in the event's own value (DeliveryList,
+//     retention), which Publish writes anyway, so that a commit of
+//     publishes writes no index pages for them; events stored before
+//     schema version 3 have theirs in an index by event instead.
 //   - events by Timestamp, read by the retention purge and EventList.
 //   - pull feeds: each pull subscription's entries by sequence number, with
 //     a small state record (last sequence, committed position, purged-up-to
@@ -87,9 +90,11 @@
 //
 // # File format
 //
-// The file holds a format marker and a schema version (2 since pull feeds;
-// Open and New add the feed buckets to a version 1 file, unless it is
-// opened read-only). Open and New refuse
+// The file holds a format marker and a schema version (3 since events list
+// their deliveries; 2 since pull feeds). Open and New add the feed buckets
+// to a version 1 file and mark a version 2 file as version 3, which needs
+// no other change, unless it is opened read-only: a read-only version 2
+// file is read as it is. Open and New refuse
 // a file written by a newer release (ErrNewerSchema) and a file that is not
 // a webhook store, is torn or is corrupt (ErrForeignFile), without changing
 // it.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	"go.etcd.io/bbolt"
@@ -137,8 +136,8 @@ func (s *Store) FeedRead(ctx context.Context, p webhook.FeedReadParams) (*webhoo
 			if raw == nil {
 				return fmt.Errorf("boltstore: feed of subscription %q: entry %d names event %q, which is not stored: the file is damaged", p.SubscriptionID, fe.Seq, fe.EventID)
 			}
-			if err := json.Unmarshal(raw, fe.Event); err != nil {
-				return fmt.Errorf("boltstore: decode event %q: %w", fe.EventID, err)
+			if err := decodeEvent(fe.EventID, raw, fe.Event); err != nil {
+				return err
 			}
 			size += len(fe.Event.Data)
 			if p.MaxBytes > 0 && len(page.Entries) > 0 && size > p.MaxBytes {
@@ -299,8 +298,8 @@ func (s *Store) EventList(ctx context.Context, q webhook.EventQuery) ([]*webhook
 				return fmt.Errorf("boltstore: event index names %q, which is not stored: the file is damaged", k[8:])
 			}
 			e := new(webhook.Event)
-			if err := json.Unmarshal(raw, e); err != nil {
-				return fmt.Errorf("boltstore: decode event %q: %w", k[8:], err)
+			if err := decodeEvent(string(k[8:]), raw, e); err != nil {
+				return err
 			}
 			// The cursor and the range bounds were applied by the seek;
 			// checking them again here covers the other end of the range

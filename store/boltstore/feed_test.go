@@ -138,7 +138,7 @@ func TestUpgradeFromV1(t *testing.T) {
 	got, _ := feedSeqs(t, s, webhook.FeedReadParams{SubscriptionID: "sub_p", Limit: 10})
 	require.Equal(t, []uint64{1}, got)
 	require.NoError(t, s.DB().View(func(tx *bbolt.Tx) error {
-		require.Equal(t, []byte{0, 0, 0, 2}, tx.Bucket([]byte("meta")).Get([]byte("version")))
+		require.Equal(t, []byte{0, 0, 0, 3}, tx.Bucket([]byte("meta")).Get([]byte("version")))
 		return nil
 	}))
 }

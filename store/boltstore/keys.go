@@ -16,12 +16,12 @@ var (
 	bucketSubsByTenant = []byte("subs_by_tenant") // lp(tenant) sub ID -> ""
 	bucketSubsByType   = []byte("subs_by_type")   // lp(tenant) lp(exact event type) sub ID -> ""
 	bucketSubsPatterns = []byte("subs_patterns")  // lp(tenant) sub ID -> ""; subs with a "*" pattern
-	bucketEvents       = []byte("events")         // event ID -> JSON Event
+	bucketEvents       = []byte("events")         // event ID -> delivery IDs and JSON Event (see listMark)
 	bucketEventsByTime = []byte("events_by_time") // time(Timestamp) event ID -> ""
 	bucketDeliveries   = []byte("deliveries")     // delivery ID -> JSON deliveryRecord
 	bucketAttempts     = []byte("attempts")       // lp(delivery ID) uint32(number) -> JSON Attempt
 	bucketDlvBySub     = []byte("dlv_by_sub")     // lp(sub ID) delivery ID -> ""
-	bucketDlvByEvent   = []byte("dlv_by_event")   // lp(event ID) delivery ID -> ""
+	bucketDlvByEvent   = []byte("dlv_by_event")   // lp(event ID) delivery ID -> ""; events stored before version 3
 	bucketDueBySub     = []byte("due_by_sub")     // lp(sub ID) time(due) delivery ID -> ""; pending only
 	bucketDueHeads     = []byte("due_heads")      // time(due) delivery ID -> sub ID; first of each sub in due_by_sub
 	bucketDueHeadOf    = []byte("due_head_of")    // sub ID -> its key in due_heads
@@ -59,8 +59,15 @@ var (
 )
 
 // schemaVersion is the layout this package writes. A file with a larger
-// version was written by a newer release and is refused.
-const schemaVersion = 2
+// version was written by a newer release and is refused. Version 2 added
+// the pull feeds; version 3 stores each event's delivery list in its value
+// instead of bucketDlvByEvent, which it reads for older events only.
+const schemaVersion = 3
+
+// minReadVersion is the oldest layout this package reads as it is, as in a
+// file opened read-only, which is not upgraded: version 2 differs from 3
+// only in where events list their deliveries, and both are read.
+const minReadVersion = 2
 
 // timeKey encodes t as 8 bytes that sort as the times do. Times outside the
 // range of UnixNano (before 1678 or after 2262, the zero time included) are

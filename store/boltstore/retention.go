@@ -83,7 +83,7 @@ func purgeSome(tx *bbolt.Tx, cutoff, after []byte, res *PurgeResult) ([]byte, bo
 		work    int
 		last    []byte
 	)
-	byEvent := tx.Bucket(bucketDlvByEvent)
+	events := tx.Bucket(bucketEvents)
 	c := tx.Bucket(bucketEventsByTime).Cursor()
 	k, _ := c.First()
 	if after != nil {
@@ -103,11 +103,12 @@ func purgeSome(tx *bbolt.Tx, cutoff, after []byte, res *PurgeResult) ([]byte, bo
 		}
 		last = bytes.Clone(k)
 		v := victim{key: last, eventID: string(k[8:])}
-		prefix := prefixed(v.eventID)
+		ids, err := eventDeliveries(tx, v.eventID, events.Get(k[8:]))
+		if err != nil {
+			return nil, false, err
+		}
 		pending := false
-		dc := byEvent.Cursor()
-		for dk, _ := dc.Seek(prefix); dk != nil && bytes.HasPrefix(dk, prefix); dk, _ = dc.Next() {
-			id := string(dk[len(prefix):])
+		for _, id := range ids {
 			r, err := getRecord(tx, id)
 			if err != nil {
 				return nil, false, fmt.Errorf("event index: %w", err)
@@ -167,6 +168,7 @@ func deleteDelivery(tx *bbolt.Tx, id, eventID string) (int, error) {
 	if err := tx.Bucket(bucketDlvBySub).Delete(append(prefixed(r.SubscriptionID), id...)); err != nil {
 		return 0, err
 	}
+	// Only events stored before schema version 3 have entries there.
 	if err := tx.Bucket(bucketDlvByEvent).Delete(append(prefixed(eventID), id...)); err != nil {
 		return 0, err
 	}
