@@ -500,7 +500,7 @@ func (d *Dispatcher) send(deadline *attemptDeadline, sub *Subscription, ev *Even
 		return fail("preparing the request", err)
 	}
 
-	resp, err := d.client.Do(req)
+	resp, err := d.transport.RoundTrip(req)
 	if err != nil {
 		if deadline.timedOut() {
 			return fail("no answer", fmt.Errorf("attempt timeout (%s) reached", d.cfg.AttemptTimeout))

@@ -5,5 +5,5 @@ import "net/http"
 // SetTransport replaces d's HTTP transport, for tests and benchmarks that
 // measure the library without a network.
 func SetTransport(d *Dispatcher, rt http.RoundTripper) {
-	d.client = &http.Client{Transport: rt, CheckRedirect: d.client.CheckRedirect}
+	d.transport = rt
 }

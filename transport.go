@@ -11,16 +11,20 @@ import (
 	"time"
 )
 
-// newHTTPClient returns the client deliveries are sent with: no redirects
-// followed, no proxy from the environment, idle connections sized to the
-// worker count, and unless c.AllowPrivateNetworks the SSRF guard on every
-// dial.
-func newHTTPClient(c *Config) *http.Client {
+// newTransport returns the transport deliveries are sent with: no proxy
+// from the environment, idle connections sized to the worker count, and
+// unless c.AllowPrivateNetworks the SSRF guard on every dial. The
+// Dispatcher calls its RoundTrip directly, without an http.Client: it
+// follows no redirects (a 3xx answer is a failed attempt: following it
+// would send a signed payload to a URL nobody subscribed), has no cookie
+// jar, and so needs nothing a Client adds but its costs (a copy of every
+// request's headers, for redirects).
+func newTransport(c *Config) *http.Transport {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if !c.AllowPrivateNetworks {
 		dialer.Control = refusePrivate
 	}
-	transport := &http.Transport{
+	return &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf, past the guard.
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
@@ -29,12 +33,6 @@ func newHTTPClient(c *Config) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
-	}
-	return &http.Client{
-		Transport: transport,
-		// A 3xx answer is a failed attempt: following it would send a
-		// signed payload to a URL nobody subscribed.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 

@@ -120,8 +120,8 @@ type Dispatcher struct {
 	store     Store
 	cfg       Config
 	log       *slog.Logger
-	client    *http.Client
-	templates templates // parsed once per subscription version
+	transport http.RoundTripper // see newTransport
+	templates templates         // parsed once per subscription version
 	ids       idGen
 
 	// wake has room for one signal: Publish, DeliveryRetry and
@@ -158,13 +158,13 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 		return nil, err
 	}
 	return &Dispatcher{
-		store:  store,
-		cfg:    c,
-		log:    c.Logger,
-		client: newHTTPClient(&c),
-		wake:   make(chan struct{}, 1),
-		idle:   make(chan struct{}, 1),
-		perSub: make(map[string]int),
+		store:     store,
+		cfg:       c,
+		log:       c.Logger,
+		transport: newTransport(&c),
+		wake:      make(chan struct{}, 1),
+		idle:      make(chan struct{}, 1),
+		perSub:    make(map[string]int),
 	}, nil
 }
 
