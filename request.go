@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +42,9 @@ type compiled struct {
 	body             *tmpl.Template // nil: the default envelope
 	url              *tmpl.Template // nil: URL has no tags
 	keys             []signingKey
+	// target is the URL parsed, when it has no tags: requests to it are
+	// built without parsing it again.
+	target *url.URL
 }
 
 // Canonical forms of the headers every request carries.
@@ -114,6 +119,9 @@ func compile(s *Subscription, v *validator) *compiled {
 		if c.url, err = tmpl.ParseURL(s.URL); err != nil {
 			v.add("URL", err.Error())
 		}
+	} else if u, err := url.Parse(s.URL); err == nil && u.Host != "" {
+		u.Host = strings.TrimSuffix(u.Host, ":") // as http.NewRequest does
+		c.target = u
 	}
 	return c
 }
@@ -369,18 +377,54 @@ func (c *compiled) sign(msgID string, ts time.Time, body []byte) string {
 // its final body, with the Standard Webhooks headers.
 func newRequest(ctx context.Context, ev *Event, p *preparedRequest, ts time.Time) (*http.Request, error) {
 	sig := p.c.sign(ev.ID, ts, p.body)
-	req, err := http.NewRequestWithContext(ctx, p.method, p.url, bytes.NewReader(p.body))
-	if err != nil {
-		return nil, fmt.Errorf("building the request for %s: %w", redactURL(p.url), withoutURL(err))
+	var req *http.Request
+	if t := p.c.target; t != nil && p.url == p.c.version.url {
+		// What http.NewRequestWithContext does, without parsing the URL
+		// again or allocating a header map to replace.
+		u := *t
+		r := http.Request{Method: p.method, URL: &u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Body: http.NoBody, GetBody: noBody, ContentLength: int64(len(p.body))}
+		if len(p.body) > 0 {
+			b := newRequestBody(p.body)
+			r.Body, r.GetBody = b, b.again
+		}
+		req = r.WithContext(ctx)
+	} else {
+		var err error
+		if req, err = http.NewRequestWithContext(ctx, p.method, p.url, bytes.NewReader(p.body)); err != nil {
+			return nil, fmt.Errorf("building the request for %s: %w", redactURL(p.url), withoutURL(err))
+		}
 	}
 	if p.header == nil { // a transform dropped it
 		p.header = make(http.Header, 3)
 	}
 	req.Header = p.header
 	// Keys in canonical form, set directly: Header.Set would canonicalise
-	// them again on every attempt.
-	req.Header[canonicalID] = []string{ev.ID}
-	req.Header[canonicalTimestamp] = []string{strconv.FormatInt(ts.Unix(), 10)}
-	req.Header[canonicalSignature] = []string{sig}
+	// them again on every attempt. One array holds the three values.
+	v := &[3]string{ev.ID, strconv.FormatInt(ts.Unix(), 10), sig}
+	req.Header[canonicalID] = v[0:1:1]
+	req.Header[canonicalTimestamp] = v[1:2:2]
+	req.Header[canonicalSignature] = v[2:3:3]
 	return req, nil
 }
+
+// requestBody is the body of a request, over bytes that never change: it
+// is read again (GetBody, when the transport retries) without a copy.
+type requestBody struct {
+	bytes.Reader
+	b []byte
+}
+
+func newRequestBody(b []byte) *requestBody {
+	r := &requestBody{b: b}
+	r.Reset(b)
+	return r
+}
+
+// Close does nothing: the bytes stay for GetBody.
+func (r *requestBody) Close() error { return nil }
+
+// again is the request's GetBody.
+func (r *requestBody) again() (io.ReadCloser, error) { return newRequestBody(r.b), nil }
+
+func noBody() (io.ReadCloser, error) { return http.NoBody, nil }

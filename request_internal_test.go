@@ -1,7 +1,9 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -46,4 +48,63 @@ func TestCanonicalHeaderNames(t *testing.T) {
 	for canon, name := range map[string]string{canonicalID: HeaderID, canonicalTimestamp: HeaderTimestamp, canonicalSignature: HeaderSignature} {
 		require.Equal(t, http.CanonicalHeaderKey(name), canon)
 	}
+}
+
+// newRequest builds requests to a subscription's own URL by hand; they
+// must be what http.NewRequestWithContext builds.
+func TestNewRequestMatchesNewRequestWithContext(t *testing.T) {
+	t.Parallel()
+	ts := time.Unix(1_700_000_000, 0)
+	ev := &Event{ID: "evt_1", Type: "a", Timestamp: ts, Data: []byte(`{}`)}
+	for _, rawURL := range []string{
+		"https://example.com/hook",
+		"https://example.com:8443/a/b?x=1&y=%2F",
+		"http://example.com:/empty-port",
+		"http://[2001:db8::1]:8080/v6",
+		"http://[2001:db8::1]/v6-no-port",
+		"https://user:pass@example.com/userinfo",
+		"https://example.com/path%20with%2Fescapes#frag",
+	} {
+		for _, body := range [][]byte{[]byte(`{"a":1}`), nil} {
+			sub := &Subscription{ID: "sub_1", URL: rawURL, Method: http.MethodPost, Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+			var v validator
+			c := compile(sub, &v)
+			require.NoError(t, v.err())
+			require.NotNil(t, c.target, rawURL)
+			keys, err := decodeKeys(sub)
+			require.NoError(t, err)
+			c.keys = keys
+			p := &preparedRequest{method: http.MethodPut, url: rawURL, header: http.Header{}, body: body, c: c}
+			got, err := newRequest(t.Context(), ev, p, ts)
+			require.NoError(t, err)
+			want, err := http.NewRequestWithContext(t.Context(), http.MethodPut, rawURL, bytes.NewReader(body))
+			require.NoError(t, err)
+
+			require.Equal(t, want.Method, got.Method)
+			require.Equal(t, want.URL, got.URL, rawURL)
+			require.NotSame(t, c.target, got.URL, "each request has its own URL")
+			require.Equal(t, want.Host, got.Host, rawURL)
+			require.Equal(t, want.Proto, got.Proto)
+			require.Equal(t, want.ProtoMajor, got.ProtoMajor)
+			require.Equal(t, want.ProtoMinor, got.ProtoMinor)
+			require.Equal(t, want.ContentLength, got.ContentLength)
+			require.Equal(t, t.Context(), got.Context())
+			require.Equal(t, want.Body == http.NoBody, got.Body == http.NoBody)
+			require.Equal(t, readAll(t, want.Body), readAll(t, got.Body))
+			for range 2 {
+				wb, err := want.GetBody()
+				require.NoError(t, err)
+				gb, err := got.GetBody()
+				require.NoError(t, err)
+				require.Equal(t, readAll(t, wb), readAll(t, gb), "GetBody reads the body again")
+			}
+		}
+	}
+}
+
+func readAll(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return b
 }
