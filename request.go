@@ -384,9 +384,13 @@ func newRequest(ctx context.Context, ev *Event, p *preparedRequest, ts time.Time
 		u := *t
 		r := http.Request{Method: p.method, URL: &u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 			Body: http.NoBody, GetBody: noBody, ContentLength: int64(len(p.body))}
-		if len(p.body) > 0 {
-			b := newRequestBody(p.body)
-			r.Body, r.GetBody = b, b.again
+		if body := p.body; len(body) > 0 {
+			// io.NopCloser over a *bytes.Reader, as NewRequest makes it:
+			// net/http then knows the body is in memory and writes it
+			// with the headers, in one write, instead of flushing the
+			// headers first.
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		}
 		req = r.WithContext(ctx)
 	} else {
@@ -407,24 +411,5 @@ func newRequest(ctx context.Context, ev *Event, p *preparedRequest, ts time.Time
 	req.Header[canonicalSignature] = v[2:3:3]
 	return req, nil
 }
-
-// requestBody is the body of a request, over bytes that never change: it
-// is read again (GetBody, when the transport retries) without a copy.
-type requestBody struct {
-	bytes.Reader
-	b []byte
-}
-
-func newRequestBody(b []byte) *requestBody {
-	r := &requestBody{b: b}
-	r.Reset(b)
-	return r
-}
-
-// Close does nothing: the bytes stay for GetBody.
-func (r *requestBody) Close() error { return nil }
-
-// again is the request's GetBody.
-func (r *requestBody) again() (io.ReadCloser, error) { return newRequestBody(r.b), nil }
 
 func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
