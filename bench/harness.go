@@ -26,8 +26,10 @@ func window(ctx context.Context, o *options, count func() int64) (measured, erro
 		return measured{}, err
 	}
 	var m0, m1 runtime.MemStats
+	var r0, w0 int64
 	if o.verbose {
 		runtime.ReadMemStats(&m0)
+		r0, w0 = syscalls()
 	}
 	c0, t0, cpu0 := count(), time.Now(), cpuTime()
 	if err := sleep(ctx, o.duration); err != nil {
@@ -40,9 +42,11 @@ func window(ctx context.Context, o *options, count func() int64) (measured, erro
 	}
 	if o.verbose {
 		runtime.ReadMemStats(&m1)
-		fmt.Fprintf(os.Stderr, "bench:   %.0f ops/s, %.1f µs CPU/op, %.2f cores busy, %.0f allocs/op, %.0f B/op, %d GCs\n",
+		r1, w1 := syscalls()
+		perOp := func(n int64) float64 { return float64(n) / float64(ops) }
+		fmt.Fprintf(os.Stderr, "bench:   %.0f ops/s, %.1f µs CPU/op, %.2f cores busy, %.0f allocs/op, %.0f B/op, %d GCs, %.2f reads/op, %.2f writes/op\n",
 			float64(ops)/t1.Sub(t0).Seconds(), float64(cpu1-cpu0)/1e3/float64(ops), float64(cpu1-cpu0)/float64(t1.Sub(t0)),
-			float64(m1.Mallocs-m0.Mallocs)/float64(ops), float64(m1.TotalAlloc-m0.TotalAlloc)/float64(ops), m1.NumGC-m0.NumGC)
+			perOp(int64(m1.Mallocs-m0.Mallocs)), perOp(int64(m1.TotalAlloc-m0.TotalAlloc)), m1.NumGC-m0.NumGC, perOp(r1-r0), perOp(w1-w0))
 	}
 	return measured{
 		perSec:   float64(ops) / t1.Sub(t0).Seconds(),

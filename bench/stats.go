@@ -169,3 +169,26 @@ func procStatusMiB(key string) float64 {
 	}
 	return math.NaN()
 }
+
+// syscalls returns the read and write system calls the process made so
+// far (syscr and syscw of /proc/self/io), or zeros where it is missing.
+func syscalls() (reads, writes int64) {
+	raw, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
+	}
+	return reads, writes
+}
