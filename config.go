@@ -99,8 +99,10 @@ type Config struct {
 	// Subscription.Transform. Defaults to none.
 	Transforms map[string]TransformFunc
 
-	// Workers is the most attempts in flight at once, and the number of
-	// idle connections kept per host. Defaults to WorkersDefault (32).
+	// Workers is the most attempts in flight at once: the delivery loop
+	// starts up to that many worker goroutines, which stay until Shutdown.
+	// It is also the number of idle connections kept per host. Defaults
+	// to WorkersDefault (32).
 	Workers int
 }
 

@@ -48,7 +48,9 @@
 // again, so a receiver may see an event more than once and should
 // deduplicate by webhook-id. The loop never holds more deliveries than it
 // has workers, wakes at once on Publish, and otherwise sleeps until the
-// next delivery is due: there is no polling interval.
+// next delivery is due: there is no polling interval. A worker that
+// finishes an attempt claims the next due delivery itself, and workers
+// stay for the whole run.
 //
 // Each attempt sends the subscription's method to its URL with the body
 // {"id","type","timestamp","data"} and the headers content-type
