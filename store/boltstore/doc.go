@@ -36,6 +36,14 @@
 // concurrent attempts cost one fsync too. The rarer writes (subscriptions,
 // resets, purges) take bbolt's writer lock directly.
 //
+// The time of an fsync grows with the pages a commit writes, so Publish
+// writes few: most keys arrive in order (generated IDs, publish times and
+// the indexes built on them), and where a transaction only appends to a
+// bucket, the group commit has bbolt fill the pages it splits instead of
+// leaving them half empty, as it does by default for inserts anywhere; and
+// an event's delivery list is kept in the event's value, not in an index
+// whose pages every commit would rewrite.
+//
 // # Indexes
 //
 // Records are kept by ID, and every hot path reads an index rather than
