@@ -174,7 +174,7 @@ func (d *Dispatcher) Poll(ctx context.Context, subscriptionID string, p PollPara
 		if err != nil {
 			return PollResult{}, fmt.Errorf("webhook: poll subscription %s: %w", subscriptionID, err)
 		}
-		if err := d.checkPage(subscriptionID, page); err != nil {
+		if err := d.checkFeed(ctx, "poll", subscriptionID, page); err != nil {
 			return PollResult{}, err
 		}
 		if len(page.Entries) > 0 || waited {
@@ -211,6 +211,22 @@ func (d *Dispatcher) pollResult(ctx context.Context, subID string, page *FeedPag
 		}
 	}
 	return res, nil
+}
+
+// checkFeed is checkPage for a page just read, which may come from a
+// subscription deleted since the caller checked it: its feed reads as
+// empty then, and a cursor would seem to point past it. So a page that
+// fails the check is blamed on the cursor only if the subscription is
+// still there.
+func (d *Dispatcher) checkFeed(ctx context.Context, what, subID string, page *FeedPage) error {
+	err := d.checkPage(subID, page)
+	if err == nil {
+		return nil
+	}
+	if serr := d.pullSubscription(ctx, what, subID); serr != nil {
+		return serr
+	}
+	return err
 }
 
 // checkPage reports a page read from a position the feed cannot serve.
@@ -253,7 +269,7 @@ func (d *Dispatcher) CommitCursor(ctx context.Context, subscriptionID, cursor st
 		return fmt.Errorf("webhook: commit cursor of subscription %s: %w", subscriptionID, err)
 	}
 	if seq > page.Last {
-		return d.checkPage(subscriptionID, &FeedPage{After: seq, Last: page.Last})
+		return d.checkFeed(ctx, "commit cursor of", subscriptionID, &FeedPage{After: seq, Last: page.Last})
 	}
 	if err := d.store.FeedCommit(ctx, subscriptionID, seq, false); err != nil {
 		return fmt.Errorf("webhook: commit cursor of subscription %s: %w", subscriptionID, err)
@@ -285,7 +301,7 @@ func (d *Dispatcher) CursorReset(ctx context.Context, subscriptionID, cursor str
 	if err != nil {
 		return "", fmt.Errorf("webhook: reset cursor of subscription %s: %w", subscriptionID, err)
 	}
-	if err := d.checkPage(subscriptionID, page); err != nil {
+	if err := d.checkFeed(ctx, "reset cursor of", subscriptionID, page); err != nil {
 		return "", err
 	}
 	if err := d.store.FeedCommit(ctx, subscriptionID, seq, true); err != nil {

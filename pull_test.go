@@ -107,6 +107,62 @@ func (b *pullBundle) waitRead(t *testing.T, subID string) {
 	}
 }
 
+// drainReads forgets the reads reported so far.
+func (b *pullBundle) drainReads() {
+	for {
+		select {
+		case <-b.spy.reads:
+		default:
+			return
+		}
+	}
+}
+
+// gatedFeed holds the next FeedRead until gate is closed, after telling
+// reading.
+type gatedFeed struct {
+	webhook.Store
+	reading chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedFeed) FeedRead(ctx context.Context, p webhook.FeedReadParams) (*webhook.FeedPage, error) {
+	if g.gate != nil {
+		close(g.reading)
+		<-g.gate
+	}
+	return g.Store.FeedRead(ctx, p)
+}
+
+// A subscription deleted while a Poll starts reading its feed is not
+// found: its feed reads as empty then, and the cursor must not be blamed
+// for pointing past it.
+func TestPollRacingDeleteIsNotFound(t *testing.T) {
+	t.Parallel()
+	st := &gatedFeed{Store: memstore.New()}
+	d, err := webhook.NewDispatcher(st, nil)
+	require.NoError(t, err)
+	ctx := t.Context()
+	sub, err := d.SubscriptionCreate(ctx, webhook.Subscription{Mode: webhook.ModePull, EventTypes: []string{"*"}})
+	require.NoError(t, err)
+	_, err = d.Publish(ctx, webhook.Event{Type: "a", Data: []byte(`1`)})
+	require.NoError(t, err)
+	res, err := d.Poll(ctx, sub.ID, webhook.PollParams{Wait: webhook.PollWaitMin})
+	require.NoError(t, err)
+	require.Len(t, res.Events, 1)
+
+	st.reading, st.gate = make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Poll(ctx, sub.ID, webhook.PollParams{Cursor: res.NextCursor, Wait: webhook.PollWaitMin})
+		done <- err
+	}()
+	<-st.reading
+	require.NoError(t, d.SubscriptionDelete(ctx, sub.ID))
+	close(st.gate)
+	require.ErrorIs(t, <-done, webhook.ErrNotFound)
+}
+
 func polledIDs(res webhook.PollResult) []string {
 	var out []string
 	for _, e := range res.Events {
@@ -653,6 +709,7 @@ func TestPollEndsWhenSubscriptionDeleted(t *testing.T) {
 			cursor = b.poll(t, sub.ID, webhook.PollParams{Cursor: webhook.CursorLatest, Wait: webhook.PollWaitMin}).NextCursor
 			b.waitRead(t, sub.ID)
 		}
+		b.drainReads() // the reads of the poll above
 		done := make(chan error, 1)
 		go func() {
 			_, err := b.d.Poll(t.Context(), sub.ID, webhook.PollParams{Cursor: cursor, Wait: webhook.PollWaitMax})
