@@ -232,6 +232,7 @@ func (d *Dispatcher) claim(rs *runState, limit int) (int, error) {
 		select {
 		case rs.handoff <- dl:
 		case <-rs.claimCtx.Done():
+			d.active.Add(-1) // only ds[i] was counted
 			d.giveBack(rs, ds[i:])
 			return i, nil
 		}
@@ -243,11 +244,8 @@ func (d *Dispatcher) claim(rs *runState, limit int) (int, error) {
 // claiming stopped: they are due again at once, for the next run.
 func (d *Dispatcher) giveBack(rs *runState, ds []*Delivery) {
 	for _, dl := range ds {
-		if err := d.store.DeliveryRelease(rs.recordCtx, dl.ID, dl.LeaseToken); err != nil && !errors.Is(err, ErrLeaseLost) {
-			d.log.ErrorContext(rs.recordCtx, "releasing an unstarted delivery failed; retried when its lease expires", "delivery", dl.ID, "error", err)
-		}
+		d.release(rs.recordCtx, d.log.With("delivery", dl.ID), dl)
 		d.releaseSlot(dl.SubscriptionID)
-		d.active.Add(-1)
 	}
 }
 
@@ -355,9 +353,16 @@ func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delive
 		log = log.With("delivery", dl.ID, "event", dl.EventID, "subscription", dl.SubscriptionID)
 	}
 	update := DeliveryUpdate{DeliveryID: dl.ID, LeaseToken: dl.LeaseToken, AttemptCount: dl.AttemptCount}
+	if ctx.Err() != nil { // a hard stop came first: claimable again at once
+		d.release(rctx, log, dl)
+		return
+	}
 
 	sub, err := d.store.SubscriptionGet(ctx, dl.SubscriptionID)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		d.release(rctx, log, dl)
+		return
 	case errors.Is(err, ErrNotFound):
 		update.State, update.LastError = DeliveryCanceled, "subscription was deleted"
 		d.record(rctx, log, update)
@@ -373,6 +378,9 @@ func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delive
 	}
 	ev, err := d.store.EventGet(ctx, dl.EventID)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		d.release(rctx, log, dl)
+		return
 	case errors.Is(err, ErrNotFound):
 		update.State, update.LastError = DeliveryFailed, "event no longer stored"
 		d.record(rctx, log, update)
@@ -391,9 +399,7 @@ func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delive
 	if ctx.Err() != nil && attempt.StatusCode == 0 {
 		// Hard stop before any answer: the attempt was cut short by us,
 		// not the receiver. An answer already received is recorded below.
-		if err := d.store.DeliveryRelease(rctx, dl.ID, dl.LeaseToken); err != nil && !errors.Is(err, ErrLeaseLost) {
-			log.ErrorContext(rctx, "releasing delivery after abort failed; retried when its lease expires", "error", err)
-		}
+		d.release(rctx, log, dl)
 		return
 	}
 	update.Attempt = &attempt
@@ -425,6 +431,14 @@ func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delive
 	d.record(rctx, log, update)
 	if gone {
 		d.disable(rctx, log, sub)
+	}
+}
+
+// release gives back a claimed delivery that was not attempted (a stop
+// came first): it is claimable again at once, for the next run.
+func (d *Dispatcher) release(ctx context.Context, log *slog.Logger, dl *Delivery) {
+	if err := d.store.DeliveryRelease(ctx, dl.ID, dl.LeaseToken); err != nil && !errors.Is(err, ErrLeaseLost) {
+		log.ErrorContext(ctx, "releasing an unattempted delivery failed; retried when its lease expires", "error", err)
 	}
 }
 
@@ -483,7 +497,16 @@ func (d *Dispatcher) send(deadline *attemptDeadline, sub *Subscription, ev *Even
 	// and the transform included, so that it cannot outlive its lease.
 	actx := deadline.start()
 	defer deadline.stop()
-	p, err := d.prepare(actx, sub, ev)
+	// Resolvers and transforms, the user code that gets a context, get one
+	// that ends with the attempt, so that what they tie to it is released
+	// then; the worker's context goes on to its next attempt.
+	pctx := actx
+	if sub.Auth != nil || sub.Transform != "" {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithCancel(actx)
+		defer cancel()
+	}
+	p, err := d.prepare(pctx, sub, ev)
 	a.MissingValues = p.missing
 	if errors.Is(err, errSkip) {
 		a.Duration, a.Note = d.now().Sub(start), err.Error()
@@ -491,7 +514,7 @@ func (d *Dispatcher) send(deadline *attemptDeadline, sub *Subscription, ev *Even
 	}
 	if err != nil {
 		if deadline.timedOut() {
-			err = fmt.Errorf("attempt timeout (%s) reached: %w", d.cfg.AttemptTimeout, err)
+			err = fmt.Errorf("%w (%s): %w", ErrAttemptTimeout, d.cfg.AttemptTimeout, err)
 		}
 		return fail("preparing the request", err)
 	}
@@ -503,7 +526,7 @@ func (d *Dispatcher) send(deadline *attemptDeadline, sub *Subscription, ev *Even
 	resp, err := d.transport.RoundTrip(req)
 	if err != nil {
 		if deadline.timedOut() {
-			return fail("no answer", fmt.Errorf("attempt timeout (%s) reached", d.cfg.AttemptTimeout))
+			return fail("no answer", fmt.Errorf("%w (%s)", ErrAttemptTimeout, d.cfg.AttemptTimeout))
 		}
 		return fail("request failed", withoutURL(err))
 	}

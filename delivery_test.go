@@ -191,7 +191,9 @@ func TestDeliveryGoneDisablesSubscription(t *testing.T) {
 
 func TestDeliveryTimeout(t *testing.T) {
 	t.Parallel()
-	b := setup(t, &webhook.Config{AttemptTimeout: 50 * time.Millisecond, Backoff: func(int) time.Duration { return time.Hour }})
+	retryErrs := make(chan error, 1)
+	b := setup(t, &webhook.Config{AttemptTimeout: 50 * time.Millisecond, Backoff: func(int) time.Duration { return time.Hour },
+		CheckRetry: func(code int, err error) bool { retryErrs <- err; return true }})
 	release := make(chan struct{})
 	rcv := newReceiver(t, func(w http.ResponseWriter) { <-release })
 	t.Cleanup(func() { close(release) }) // before rcv.Close, which waits for handlers.
@@ -201,8 +203,106 @@ func TestDeliveryTimeout(t *testing.T) {
 	u := b.nextUpdate(t)
 	require.Equal(t, webhook.DeliveryPending, u.State)
 	require.Equal(t, res.DeliveryIDs[0], u.DeliveryID)
-	require.Contains(t, u.LastError, "attempt timeout (50ms)")
+	require.Contains(t, u.LastError, "attempt timeout reached (50ms)")
 	require.Zero(t, u.Attempt.StatusCode)
+	require.ErrorIs(t, <-retryErrs, webhook.ErrAttemptTimeout, "a retry policy can tell a timeout")
+}
+
+// What a resolver or transform ties to its context is released when the
+// attempt ends, although the worker goes on to its next attempt.
+func TestAttemptContextEndsWithAttempt(t *testing.T) {
+	t.Parallel()
+	ended := make(chan struct{}, 10)
+	resolver := resolverFunc(func(ctx context.Context, ref string) (string, error) {
+		context.AfterFunc(ctx, func() { ended <- struct{}{} })
+		return "tok", nil
+	})
+	b := setup(t, &webhook.Config{Secrets: resolver})
+	rcv := newReceiver(t)
+	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"},
+		Auth: &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "config://t"}}})
+	require.NoError(t, err)
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a"})
+	require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the attempt's context was not cancelled after the attempt")
+	}
+}
+
+// gatedClaim holds the first claim of more than one delivery (the loop's)
+// until claiming stops, then lets it through as a store that had passed
+// its context check would: the loop then has deliveries to hand over
+// after claiming stopped.
+type gatedClaim struct {
+	*spyStore
+	armed   atomic.Bool
+	entered chan struct{}
+	largest atomic.Int64 // the largest Limit asked for
+}
+
+func (s *gatedClaim) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
+	if int64(p.Limit) > s.largest.Load() {
+		s.largest.Store(int64(p.Limit))
+	}
+	if p.Limit > 1 && s.armed.CompareAndSwap(true, false) {
+		s.entered <- struct{}{}
+		<-ctx.Done()
+		ctx = context.WithoutCancel(ctx)
+	}
+	return s.spyStore.DeliveryClaim(ctx, p)
+}
+
+// Deliveries claimed as claiming stops are given back, and the count of
+// busy workers stays right for the next run (second read of the worker
+// pool: it drifted, and the next run claimed more than Config.Workers).
+func TestClaimStoppedMidHandoverKeepsCounts(t *testing.T) {
+	t.Parallel()
+	fixed := time.Now() // one instant: claims see every delivery due at once
+	spy := &spyStore{Store: memstore.New(), updates: make(chan webhook.DeliveryUpdate, 100)}
+	s := &gatedClaim{spyStore: spy, entered: make(chan struct{}, 1)}
+	d, err := webhook.NewDispatcher(s, &webhook.Config{Workers: 2, AllowPrivateNetworks: true, Now: func() time.Time { return fixed }})
+	require.NoError(t, err)
+	rcv := newReceiver(t)
+	_, err = d.SubscriptionCreate(t.Context(), webhook.Subscription{URL: rcv.URL, EventTypes: []string{"a"}})
+	require.NoError(t, err)
+	publish := func() {
+		_, err := d.Publish(t.Context(), webhook.Event{Type: "a", Data: []byte(`{}`)})
+		require.NoError(t, err)
+	}
+	outcome := func() {
+		select {
+		case u := <-spy.updates:
+			require.Equal(t, webhook.DeliverySucceeded, u.State)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no outcome within 10s")
+		}
+	}
+	publish()
+	publish()
+	require.NoError(t, d.Start(context.Background())) // starts both workers
+	outcome()
+	outcome()
+	require.Eventually(t, func() bool { return webhook.Active(d) == 0 }, 10*time.Second, time.Millisecond, "both workers idle")
+
+	s.armed.Store(true)
+	publish()
+	<-s.entered // the loop's claim waits for claiming to stop
+	publish()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, d.Shutdown(ctx))
+	require.Zero(t, webhook.Active(d), "busy workers after Shutdown")
+
+	require.NoError(t, d.Start(context.Background()))
+	publish()
+	outcome() // the two given back, and the new one
+	outcome()
+	outcome()
+	require.NoError(t, d.Shutdown(ctx))
+	require.LessOrEqual(t, s.largest.Load(), int64(2), "a claim asked for more deliveries than Config.Workers")
 }
 
 func TestDeliveryRedirectNotFollowed(t *testing.T) {
@@ -698,7 +798,7 @@ func TestSlowResolverIsBoundedByAttemptTimeout(t *testing.T) {
 	b.publish(t, webhook.Event{Type: "a"})
 	u := b.nextUpdate(t)
 	require.Equal(t, webhook.DeliveryPending, u.State)
-	require.Contains(t, u.LastError, "attempt timeout (50ms) reached")
+	require.Contains(t, u.LastError, "attempt timeout reached (50ms)")
 	require.ErrorIs(t, <-causes, webhook.ErrAttemptTimeout, "the resolver can tell a timeout from a shutdown")
 	require.Empty(t, rcv.got)
 }

@@ -7,3 +7,6 @@ import "net/http"
 func SetTransport(d *Dispatcher, rt http.RoundTripper) {
 	d.transport = rt
 }
+
+// Active returns how many of d's workers are busy.
+func Active(d *Dispatcher) int64 { return d.active.Load() }

@@ -403,6 +403,12 @@ func newRequest(ctx context.Context, ev *Event, p *preparedRequest, ts time.Time
 		p.header = make(http.Header, 3)
 	}
 	req.Header = p.header
+	// A transform may set a URL with user:password, which http.Client
+	// sends as Basic credentials; the transport alone would drop them.
+	if u := req.URL.User; u != nil && req.Header.Get("Authorization") == "" {
+		password, _ := u.Password()
+		req.SetBasicAuth(u.Username(), password)
+	}
 	// Keys in canonical form, set directly: Header.Set would canonicalise
 	// them again on every attempt. One array holds the three values.
 	v := &[3]string{ev.ID, strconv.FormatInt(ts.Unix(), 10), sig}

@@ -408,6 +408,25 @@ func TestTransformReplacesHeaders(t *testing.T) {
 	require.NoError(t, webhook.Verify(plain.Secret, got.Body, got.Header))
 }
 
+// A transform may put credentials in the URL; they are sent as Basic
+// auth, as http.Client sends them (second read: sending with the
+// transport alone dropped them).
+func TestTransformURLUserinfoIsBasicAuth(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	b := setup(t, &webhook.Config{Transforms: map[string]webhook.TransformFunc{
+		"auth": func(ctx context.Context, r *webhook.OutgoingRequest) error {
+			r.URL = strings.Replace(rcv.URL, "http://", "http://user:pass@", 1) + "/x"
+			return nil
+		},
+	}})
+	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"}, Transform: "auth"})
+	require.NoError(t, err)
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a"})
+	require.Equal(t, "Basic dXNlcjpwYXNz", rcv.next(t).Header.Get("Authorization"))
+}
+
 func TestTransformSkipAndError(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
