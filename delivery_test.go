@@ -219,9 +219,7 @@ func TestAttemptContextEndsWithAttempt(t *testing.T) {
 	})
 	b := setup(t, &webhook.Config{Secrets: resolver})
 	rcv := newReceiver(t)
-	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"},
-		Auth: &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "config://t"}}})
-	require.NoError(t, err)
+	b.subscribeBearerRef(t, rcv.URL)
 	b.start(t)
 	b.publish(t, webhook.Event{Type: "a"})
 	require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
@@ -791,9 +789,7 @@ func TestSlowResolverIsBoundedByAttemptTimeout(t *testing.T) {
 	})
 	b := setup(t, &webhook.Config{Secrets: resolver, AttemptTimeout: 50 * time.Millisecond, Backoff: func(int) time.Duration { return time.Hour }})
 	rcv := newReceiver(t)
-	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: rcv.URL, EventTypes: []string{"*"},
-		Auth: &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "config://t"}}})
-	require.NoError(t, err)
+	b.subscribeBearerRef(t, rcv.URL)
 	b.start(t)
 	b.publish(t, webhook.Event{Type: "a"})
 	u := b.nextUpdate(t)
@@ -862,4 +858,13 @@ func TestNoSecretsInLogs(t *testing.T) {
 		strings.Fields(got.Header.Get("webhook-signature"))[0][3:]} {
 		require.NotContains(t, logs, leak)
 	}
+}
+
+// subscribeBearerRef subscribes url to every event with a Bearer token
+// given as a reference, which Config.Secrets resolves at send time.
+func (b *testBundle) subscribeBearerRef(t *testing.T, url string) {
+	t.Helper()
+	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: url, EventTypes: []string{"*"},
+		Auth: &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "config://t"}}})
+	require.NoError(t, err)
 }
