@@ -834,13 +834,53 @@ func withoutAttempts(d *webhook.Delivery) *webhook.Delivery {
 }
 
 // dueQueue is a min-heap of one subscription's pending deliveries by
-// effective due time, then ID. It implements heap.Interface and keeps each
-// entry's index current.
-type dueQueue []*entry
+// effective due time, then ID.
+type dueQueue = indexedHeap[*entry]
 
-func (q dueQueue) Len() int { return len(q) }
+// headQueue is a min-heap of non-empty subscription queues by their first
+// delivery, so its top holds the earliest pending delivery of all.
+type headQueue = indexedHeap[*subQueue]
 
-func (q dueQueue) Less(i, j int) bool { return before(q[i], q[j]) }
+// indexedHeap is a container/heap of items that keep their own place in it
+// (for heap.Fix and heap.Remove), ordered by their less method.
+type indexedHeap[T heapItem[T]] []T
+
+// heapItem is what an indexedHeap holds.
+type heapItem[T any] interface {
+	less(other T) bool
+	setIndex(i int) // -1 when out of the heap
+}
+
+func (h indexedHeap[T]) Len() int           { return len(h) }
+func (h indexedHeap[T]) Less(i, j int) bool { return h[i].less(h[j]) }
+
+func (h indexedHeap[T]) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].setIndex(i)
+	h[j].setIndex(j)
+}
+
+func (h *indexedHeap[T]) Push(x any) {
+	it := x.(T)
+	it.setIndex(len(*h))
+	*h = append(*h, it)
+}
+
+func (h *indexedHeap[T]) Pop() any {
+	old := *h
+	n := len(old)
+	it := old[n-1]
+	var zero T
+	old[n-1] = zero
+	it.setIndex(-1)
+	*h = old[:n-1]
+	return it
+}
+
+func (e *entry) less(o *entry) bool       { return before(e, o) }
+func (e *entry) setIndex(i int)           { e.index = i }
+func (q *subQueue) less(o *subQueue) bool { return before(q.due[0], o.due[0]) }
+func (q *subQueue) setIndex(i int)        { q.index = i }
 
 // before orders pending deliveries: effective due time, then ID.
 func before(a, b *entry) bool {
@@ -851,55 +891,4 @@ func before(a, b *entry) bool {
 		return a.dueNsec < b.dueNsec
 	}
 	return a.d.ID < b.d.ID
-}
-
-func (q dueQueue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index = i
-	q[j].index = j
-}
-
-func (q *dueQueue) Push(x any) {
-	e := x.(*entry)
-	e.index = len(*q)
-	*q = append(*q, e)
-}
-
-func (q *dueQueue) Pop() any {
-	old := *q
-	n := len(old)
-	e := old[n-1]
-	old[n-1] = nil
-	e.index = -1
-	*q = old[:n-1]
-	return e
-}
-
-// headQueue is a min-heap of non-empty subscription queues by their first
-// delivery, so its top holds the earliest pending delivery of all.
-type headQueue []*subQueue
-
-func (h headQueue) Len() int           { return len(h) }
-func (h headQueue) Less(i, j int) bool { return before(h[i].due[0], h[j].due[0]) }
-
-func (h headQueue) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
-}
-
-func (h *headQueue) Push(x any) {
-	q := x.(*subQueue)
-	q.index = len(*h)
-	*h = append(*h, q)
-}
-
-func (h *headQueue) Pop() any {
-	old := *h
-	n := len(old)
-	q := old[n-1]
-	old[n-1] = nil
-	q.index = -1
-	*h = old[:n-1]
-	return q
 }
