@@ -312,10 +312,15 @@ func TestSubscriptionCache(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, match, "a failed update")
 
-	got.URL = "https://example.net"
-	got.EventTypes[0] = "mutated.by.caller"
+	// Get returns the cached value, read-only (webhook.Store ownership):
+	// an update replaces it and leaves the value returned before as it was.
+	upd := &webhook.Subscription{ID: "sub_1", Tenant: "acme", URL: "https://example.net", EventTypes: []string{"order.created"}}
+	require.NoError(t, s.SubscriptionUpdate(ctx, upd))
+	upd.EventTypes[0] = "mutated.by.caller"
+	require.Equal(t, []string{"invoice.paid"}, got.EventTypes, "a value returned before the update")
+	require.Equal(t, "https://example.com", got.URL)
 	got, err = s.SubscriptionGet(ctx, "sub_1")
 	require.NoError(t, err)
-	require.Equal(t, []string{"invoice.paid"}, got.EventTypes, "Get returns a copy")
-	require.Equal(t, "https://example.com", got.URL)
+	require.Equal(t, []string{"order.created"}, got.EventTypes, "Update stores a copy")
+	require.Equal(t, "https://example.net", got.URL)
 }

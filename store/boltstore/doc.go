@@ -64,7 +64,9 @@
 //     use and updated by its own subscription writes once they commit: the
 //     Store is the file's only writer. SubscriptionMatch, on every Publish,
 //     reads those two short lists in memory and SubscriptionGet, on every
-//     delivery, a map; neither decodes JSON, and both return copies.
+//     delivery, a map; neither decodes JSON or copies: both return the
+//     cached values, read-only as webhook.Store allows (a write replaces a
+//     cached value, never changes it).
 //   - deliveries by subscription (SubscriptionDelete, DeliveryList). An
 //     event's deliveries are listed in the event's own value (DeliveryList,
 //     retention), which Publish writes anyway, so that a commit of

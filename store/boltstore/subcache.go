@@ -150,9 +150,10 @@ func addSub(tenants map[string]*tenantSubs, sub *webhook.Subscription) {
 	}
 }
 
-// match returns copies of the enabled subscriptions of tenant that match
-// eventType, in ascending ID order: it merges the lists of the exact type
-// and of the patterns. The caller holds c.mu.
+// match returns the enabled subscriptions of tenant that match eventType,
+// in ascending ID order, read-only (webhook.Store ownership: the cache
+// replaces a subscription, never changes it): it merges the lists of the
+// exact type and of the patterns. The caller holds c.mu.
 func (c *subCache) match(tenant, eventType string) []*webhook.Subscription {
 	t := c.tenants[tenant]
 	if t == nil {
@@ -162,7 +163,7 @@ func (c *subCache) match(tenant, eventType string) []*webhook.Subscription {
 	var out []*webhook.Subscription
 	take := func(sub *webhook.Subscription) {
 		if !sub.Disabled && sub.Matches(eventType) {
-			out = append(out, sub.Clone())
+			out = append(out, sub)
 		}
 	}
 	for len(exact) > 0 || len(patterns) > 0 {

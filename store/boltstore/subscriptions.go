@@ -87,7 +87,7 @@ func indexSub(tx *bbolt.Tx, sub *webhook.Subscription, put bool) error {
 	return nil
 }
 
-// SubscriptionGet returns the subscription with the given ID.
+// SubscriptionGet returns the subscription with the given ID, read-only.
 func (s *Store) SubscriptionGet(ctx context.Context, id string) (*webhook.Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func (s *Store) SubscriptionGet(ctx context.Context, id string) (*webhook.Subscr
 	if !ok {
 		return nil, notFound("subscription", id)
 	}
-	return sub.Clone(), nil
+	return sub, nil // read-only: the cache replaces it, never changes it
 }
 
 func getSub(tx *bbolt.Tx, id string) (*webhook.Subscription, error) {
