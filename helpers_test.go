@@ -46,7 +46,7 @@ func (r *readOnly) sub(s *webhook.Subscription) {
 func (r *readOnly) event(e *webhook.Event) {
 	if r != nil && e != nil {
 		r.mu.Lock()
-		r.events = append(r.events, [2]*webhook.Event{e, e.Clone()})
+		r.events = append(r.events, [2]*webhook.Event{e, webhook.SnapshotEvent(e)})
 		r.mu.Unlock()
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hooksmith/webhook/internal/swar"
 	"github.com/hooksmith/webhook/internal/tmpl"
 )
 
@@ -165,100 +163,12 @@ func templateValues(ev *Event) tmpl.Values {
 	return tmpl.Values{Data: ev.Data, Header: h}
 }
 
-// envelope is the default request body.
-type envelope struct {
-	ID        string          `json:"id"`
-	Type      string          `json:"type"`
-	Timestamp time.Time       `json:"timestamp"`
-	Data      json.RawMessage `json:"data"`
-}
-
-// marshalEnvelope returns the default body for ev: the bytes of
-// json.Marshal(envelope{...}), without its reflection and without
-// re-scanning data that needs no rewriting. json.Marshal compacts a
-// json.RawMessage and escapes <, >, & and U+2028/U+2029 in it; data that
-// has none of these (the usual case for data encoded by encoding/json) is
-// copied as it is, and the rest still goes through json.Marshal. Publish
-// validated the data, so it is valid JSON.
-func marshalEnvelope(ev *Event) ([]byte, error) {
-	ts := ev.Timestamp.UTC()
-	if !verbatimString(ev.ID) || !verbatimString(ev.Type) || !verbatimJSON(ev.Data) || ts.Year() < 0 || ts.Year() > 9999 {
-		return json.Marshal(envelope{ID: ev.ID, Type: ev.Type, Timestamp: ts, Data: ev.Data})
-	}
-	b := make([]byte, 0, len(ev.ID)+len(ev.Type)+len(ev.Data)+len(`{"id":"","type":"","timestamp":"2006-01-02T15:04:05.999999999Z","data":}`))
-	b = append(b, `{"id":"`...)
-	b = append(b, ev.ID...)
-	b = append(b, `","type":"`...)
-	b = append(b, ev.Type...)
-	b = append(b, `","timestamp":"`...)
-	b = ts.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","data":`...)
-	b = append(b, ev.Data...)
-	return append(b, '}'), nil
-}
-
-// verbatimString reports whether json.Marshal writes s as it is, between
-// quotes.
-func verbatimString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
-}
-
-// verbatimJSON reports whether json.Marshal writes the valid JSON b, as a
-// json.RawMessage, as it is: no whitespace outside strings, nothing it
-// escapes.
-func verbatimJSON(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	in := false
-	for i := 0; i < len(b); i++ {
-		for in && i+8 <= len(b) { // skip eight ordinary string bytes at a time
-			if x := swar.Load(b, i); swar.HasHigh(x) || swar.HasByte(x, '"') || swar.HasByte(x, '\\') ||
-				swar.HasByte(x, '<') || swar.HasByte(x, '>') || swar.HasByte(x, '&') {
-				break
-			}
-			i += 8
-		}
-		if i >= len(b) {
-			break
-		}
-		c := b[i]
-		if !jsonSpecial[c] {
-			continue
-		}
-		switch c {
-		case '"':
-			in = !in
-		case '\\':
-			i++ // only inside a string: the escaped byte is ASCII.
-		case '<', '>', '&':
-			return false
-		case 0xE2: // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-			if i+2 < len(b) && b[i+1] == 0x80 && b[i+2]&^1 == 0xA8 {
-				return false
-			}
-		default: // whitespace
-			if !in {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// jsonSpecial marks the bytes verbatimJSON looks at.
-var jsonSpecial = [256]bool{'"': true, '\\': true, '<': true, '>': true, '&': true, 0xE2: true, ' ': true, '\t': true, '\n': true, '\r': true}
-
 // preparedRequest is a request ready to be signed.
 type preparedRequest struct {
 	method, url string
 	header      http.Header
 	body        []byte
+	shared      bool      // body is the event's built envelope: read-only
 	missing     []string  // template tags without a value
 	c           *compiled // the subscription version it was built from
 }
@@ -277,7 +187,7 @@ func (d *Dispatcher) prepare(ctx context.Context, sub *Subscription, ev *Event) 
 		vals = templateValues(ev)
 	}
 	if c.body == nil {
-		p.body, err = marshalEnvelope(ev)
+		p.body, p.shared, err = envelopeBody(ev)
 	} else {
 		p.body, p.missing, err = c.body.Render(nil, vals)
 	}
@@ -328,7 +238,11 @@ func (d *Dispatcher) transform(ctx context.Context, sub *Subscription, ev *Event
 	if fn == nil {
 		return fmt.Errorf("transform %q is not registered in Config.Transforms", sub.Transform)
 	}
-	r := &OutgoingRequest{Method: p.method, URL: p.url, Header: p.header, Body: p.body, Event: *ev.Clone(), Subscription: redacted(sub)}
+	body := p.body
+	if p.shared { // the transform may change Body in place.
+		body = bytes.Clone(body)
+	}
+	r := &OutgoingRequest{Method: p.method, URL: p.url, Header: p.header, Body: body, Event: *ev.Clone(), Subscription: redacted(sub)}
 	if err := fn(ctx, r); err != nil {
 		if errors.Is(err, errSkip) {
 			return err
@@ -340,7 +254,7 @@ func (d *Dispatcher) transform(ctx context.Context, sub *Subscription, ev *Event
 	default:
 		return fmt.Errorf("transform %q set method %q: only POST, PUT and DELETE are sent", sub.Transform, truncate(r.Method, 16))
 	}
-	p.method, p.url, p.header, p.body = r.Method, r.URL, r.Header, r.Body
+	p.method, p.url, p.header, p.body, p.shared = r.Method, r.URL, r.Header, r.Body, false
 	return nil
 }
 

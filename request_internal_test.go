@@ -40,6 +40,35 @@ func FuzzEnvelope(f *testing.F) {
 		}
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(got))
+
+		// What Publish builds once per event is the same body, with a
+		// copy of the data inside it, and is what deliveries send.
+		pub := *ev
+		var built json.RawMessage
+		pub.envelope, built = newEnvelope(&pub)
+		pub.Data = built
+		require.Equal(t, string(data), string(built))
+		body, shared, err := envelopeBody(&pub)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(body))
+		require.Equal(t, pub.envelope != nil, shared)
+		if !shared {
+			require.False(t, verbatimEnvelope(ev), "an envelope that can be written as it is is built")
+			return
+		}
+		require.Equal(t, len(built), cap(built), "appending to the data cannot reach the envelope's brace")
+		for _, changed := range []func(e *Event){
+			func(e *Event) { e.ID += "x" },
+			func(e *Event) { e.Type = "other" },
+			func(e *Event) { e.Timestamp = e.Timestamp.Add(time.Nanosecond) },
+			func(e *Event) { e.Data = bytes.Clone(e.Data) },
+			func(e *Event) { e.Data = e.Data[:len(e.Data)-1] },
+		} {
+			c := pub
+			changed(&c)
+			require.Nil(t, c.builtEnvelope(), "an event changed since Publish builds its own envelope")
+		}
+		require.Nil(t, pub.Clone().builtEnvelope())
 	})
 }
 

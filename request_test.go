@@ -366,6 +366,55 @@ func TestTransformRewritesRequest(t *testing.T) {
 	require.Empty(t, seen.Subscription.Secret, "transforms never see the secret")
 }
 
+// Every delivery of an event sends the envelope Publish built once; a
+// transform that writes into the body it is given changes its own request
+// only, not the envelope the event's other deliveries share, and not the
+// stored event (setup's store checks that on cleanup).
+func TestTransformWritingIntoBodyLeavesSharedEnvelope(t *testing.T) {
+	t.Parallel()
+	plain, scribbled := newReceiver(t), newReceiver(t)
+	b := setup(t, &webhook.Config{Transforms: map[string]webhook.TransformFunc{
+		"scribble": func(ctx context.Context, r *webhook.OutgoingRequest) error {
+			for i := range r.Body {
+				r.Body[i] = ' '
+			}
+			copy(r.Body, `{"scribbled":true}`)
+			return nil
+		},
+	}})
+	ctx := context.Background()
+	_, err := b.d.SubscriptionCreate(ctx, webhook.Subscription{URL: scribbled.URL, EventTypes: []string{"*"}, Transform: "scribble"})
+	require.NoError(t, err)
+	sub := b.subscribe(t, plain.URL, "*")
+	b.start(t)
+	res := b.publish(t, webhook.Event{Type: "order.created", Data: []byte(`{"n":1}`)})
+
+	require.JSONEq(t, `{"scribbled":true}`, string(scribbled.next(t).Body))
+	for range 2 { // the first delivery, then a redelivery of the same event
+		got := plain.next(t)
+		var env struct {
+			ID   string
+			Data json.RawMessage
+		}
+		require.NoError(t, json.Unmarshal(got.Body, &env))
+		require.Equal(t, res.EventID, env.ID)
+		require.JSONEq(t, `{"n":1}`, string(env.Data))
+		require.NoError(t, webhook.Verify(sub.Secret, got.Body, got.Header))
+		ev, err := b.d.EventGet(ctx, res.EventID)
+		require.NoError(t, err)
+		require.JSONEq(t, `{"n":1}`, string(ev.Data))
+		dls, err := b.d.DeliveryList(ctx, webhook.DeliveryListParams{SubscriptionID: sub.ID})
+		require.NoError(t, err)
+		require.Len(t, dls, 1)
+		require.Eventually(t, func() bool {
+			dl, err := b.d.DeliveryGet(ctx, dls[0].ID)
+			return err == nil && dl.State == webhook.DeliverySucceeded
+		}, 10*time.Second, time.Millisecond)
+		_, err = b.d.DeliveryRetry(ctx, dls[0].ID)
+		require.NoError(t, err)
+	}
+}
+
 // A transform may drop every header, even the map; the request is still
 // sent, signed, and header values it changes in place are its own.
 func TestTransformReplacesHeaders(t *testing.T) {

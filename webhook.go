@@ -38,6 +38,10 @@ type Event struct {
 	// Metadata is free-form data about the event (a correlation ID, the
 	// actor). It is stored with the event; templates can use it.
 	Metadata map[string]string `json:"metadata,omitempty"`
+
+	// envelope is the default request body that Publish built, Data being
+	// a subslice of it (see newEnvelope), or nil. Clone drops it.
+	envelope []byte
 }
 
 // Clone returns a deep copy of e.
@@ -47,6 +51,7 @@ func (e *Event) Clone() *Event {
 		c.Data = append(json.RawMessage(nil), e.Data...)
 	}
 	c.Metadata = cloneMap(e.Metadata)
+	c.envelope = nil
 	return &c
 }
 
@@ -226,8 +231,10 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 		})
 	}
 	// The store may keep what EventInsert is given: copy what the caller
-	// still holds (Data and Metadata), once.
-	e.Data, e.Metadata = append(json.RawMessage(nil), e.Data...), cloneMap(e.Metadata)
+	// still holds (Data and Metadata), once. The copy of Data goes into
+	// the envelope that every delivery of the event sends.
+	e.envelope, e.Data = newEnvelope(&e)
+	e.Metadata = cloneMap(e.Metadata)
 	id, tenant := e.ID, e.Tenant
 	err = d.store.EventInsert(ctx, &e, deliveries, feed)
 	if errors.Is(err, ErrEventExists) {

@@ -1,0 +1,173 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/hooksmith/webhook/internal/swar"
+)
+
+// The default request body is the envelope {"id", "type", "timestamp",
+// "data"}. Publish builds it once per event when it can (see newEnvelope),
+// with the event's data inside it: Event.Data is then a subslice of the
+// envelope, so keeping both costs a store no more than keeping the data,
+// and every delivery of the event, to one subscription or to a thousand,
+// sends those same bytes without building them again. An event read back
+// from a store that encodes events (boltstore) has no built envelope: its
+// deliveries build one each, with marshalEnvelope.
+
+// envelope is the default request body.
+type envelope struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	Timestamp time.Time       `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// envelopeOverhead is the envelope's length beyond its ID, type and data,
+// with the longest RFC 3339 timestamp.
+const envelopeOverhead = len(`{"id":"","type":"","timestamp":"2006-01-02T15:04:05.999999999Z","data":}`)
+
+// newEnvelope returns the envelope of e, with a copy of e.Data inside it,
+// and that copy: a subslice of the envelope, capped so that appending to it
+// cannot reach the closing brace. When json.Marshal would not write the
+// envelope's fields as they are (see verbatimEnvelope), it returns no
+// envelope and a plain copy of e.Data. Publish validated e.
+func newEnvelope(e *Event) ([]byte, json.RawMessage) {
+	if !verbatimEnvelope(e) {
+		return nil, append(json.RawMessage(nil), e.Data...)
+	}
+	b := make([]byte, 0, len(e.ID)+len(e.Type)+len(e.Data)+envelopeOverhead)
+	b = appendEnvelopeHead(b, e)
+	start := len(b)
+	b = append(b, e.Data...)
+	end := len(b)
+	b = append(b, '}')
+	return b, json.RawMessage(b[start:end:end])
+}
+
+// builtEnvelope returns the envelope Publish built for ev, or nil when it
+// built none or ev is no longer what it was built from: its data is not the
+// envelope's, or its ID, type or timestamp changed (a store may return a
+// changed copy of what EventInsert was given).
+func (e *Event) builtEnvelope() []byte {
+	env := e.envelope
+	start := len(env) - len(e.Data) - 1
+	if start <= 0 || len(e.Data) == 0 || &env[start] != &e.Data[0] {
+		return nil
+	}
+	// The head Publish wrote has no quote but the envelope's own, so the
+	// same head from e means the same ID, type and timestamp: no need to
+	// read the data again.
+	var buf [192]byte
+	if !bytes.Equal(env[:start], appendEnvelopeHead(buf[:0], e)) {
+		return nil
+	}
+	return env
+}
+
+// envelopeBody returns the default body for ev and whether it is the
+// envelope Publish built, which every delivery of ev shares and nothing may
+// change.
+func envelopeBody(ev *Event) (body []byte, shared bool, err error) {
+	if env := ev.builtEnvelope(); env != nil {
+		return env, true, nil
+	}
+	body, err = marshalEnvelope(ev)
+	return body, false, err
+}
+
+// appendEnvelopeHead appends what comes before the data in the envelope of
+// e, which verbatimEnvelope accepts.
+func appendEnvelopeHead(b []byte, e *Event) []byte {
+	b = append(b, `{"id":"`...)
+	b = append(b, e.ID...)
+	b = append(b, `","type":"`...)
+	b = append(b, e.Type...)
+	b = append(b, `","timestamp":"`...)
+	b = e.Timestamp.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, `","data":`...)
+}
+
+// verbatimEnvelope reports whether json.Marshal writes the envelope of e
+// with its ID, type, timestamp and data as they are, which is what
+// appendEnvelopeHead assumes. It reads the whole data.
+func verbatimEnvelope(e *Event) bool {
+	y := e.Timestamp.UTC().Year()
+	return verbatimString(e.ID) && verbatimString(e.Type) && y >= 0 && y <= 9999 && verbatimJSON(e.Data)
+}
+
+// marshalEnvelope returns a new default body for ev: the bytes of
+// json.Marshal(envelope{...}), without its reflection and without
+// re-scanning data that needs no rewriting. json.Marshal compacts a
+// json.RawMessage and escapes <, >, & and U+2028/U+2029 in it; data that
+// has none of these (the usual case for data encoded by encoding/json) is
+// copied as it is, and the rest still goes through json.Marshal. Publish
+// validated the data, so it is valid JSON.
+func marshalEnvelope(ev *Event) ([]byte, error) {
+	if !verbatimEnvelope(ev) {
+		return json.Marshal(envelope{ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp.UTC(), Data: ev.Data})
+	}
+	b := make([]byte, 0, len(ev.ID)+len(ev.Type)+len(ev.Data)+envelopeOverhead)
+	b = appendEnvelopeHead(b, ev)
+	b = append(b, ev.Data...)
+	return append(b, '}'), nil
+}
+
+// verbatimString reports whether json.Marshal writes s as it is, between
+// quotes.
+func verbatimString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// verbatimJSON reports whether json.Marshal writes the valid JSON b, as a
+// json.RawMessage, as it is: no whitespace outside strings, nothing it
+// escapes.
+func verbatimJSON(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	in := false
+	for i := 0; i < len(b); i++ {
+		for in && i+8 <= len(b) { // skip eight ordinary string bytes at a time
+			if x := swar.Load(b, i); swar.HasHigh(x) || swar.HasByte(x, '"') || swar.HasByte(x, '\\') ||
+				swar.HasByte(x, '<') || swar.HasByte(x, '>') || swar.HasByte(x, '&') {
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
+		if !jsonSpecial[c] {
+			continue
+		}
+		switch c {
+		case '"':
+			in = !in
+		case '\\':
+			i++ // only inside a string: the escaped byte is ASCII.
+		case '<', '>', '&':
+			return false
+		case 0xE2: // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+			if i+2 < len(b) && b[i+1] == 0x80 && b[i+2]&^1 == 0xA8 {
+				return false
+			}
+		default: // whitespace
+			if !in {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// jsonSpecial marks the bytes verbatimJSON looks at.
+var jsonSpecial = [256]bool{'"': true, '\\': true, '<': true, '>': true, '&': true, 0xE2: true, ' ': true, '\t': true, '\n': true, '\r': true}
