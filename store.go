@@ -121,14 +121,35 @@ type Store interface {
 	DeliveryReset(ctx context.Context, id string, now time.Time) (*Delivery, error)
 }
 
+// DeliveryUpdateClaimer is an optional interface of a Store: one operation
+// that records a worker's outcome and claims its next delivery. A worker
+// does both after every attempt; in one lock (memstore) or one transaction
+// and one fsync (boltstore) instead of two, a worker waits for one commit
+// per delivery instead of two. The Dispatcher uses it when the Store has it,
+// and calls DeliveryUpdate then DeliveryClaim otherwise; storetest checks it
+// when a store implements it.
+type DeliveryUpdateClaimer interface {
+	// DeliveryUpdateClaim applies u exactly as DeliveryUpdate does, then
+	// claims exactly as DeliveryClaim does with p, atomically: the claim
+	// sees the state that u left. When u is rejected (the error wraps
+	// ErrLeaseLost or ErrNotFound) the rejected update changes nothing,
+	// the claim is still made, and both the claimed deliveries and the
+	// rejection are returned. Any other error means nothing was changed
+	// and nothing claimed.
+	DeliveryUpdateClaim(ctx context.Context, u DeliveryUpdate, p ClaimParams) ([]*Delivery, error)
+}
+
 // ClaimParams are the arguments of Store.DeliveryClaim.
 type ClaimParams struct {
 	// Now is the time against which due times and leases are compared.
 	Now time.Time
 	// Limit is the most deliveries to claim; it is at least 1.
 	Limit int
-	// LeaseToken identifies this claim; DeliveryUpdate and DeliveryRelease
-	// must present it.
+	// LeaseToken identifies the leases this claim takes; DeliveryUpdate and
+	// DeliveryRelease must present it. A claimant that holds one lease at a
+	// time (a Dispatcher's worker) uses the same token for all its claims,
+	// so stores must not assume a token is new; the loop, whose claims go
+	// to several workers, takes a new one per claim.
 	LeaseToken string
 	// LeasedUntil is when the lease expires and the delivery becomes
 	// claimable again if it was neither updated nor released.

@@ -99,7 +99,10 @@ type Store struct {
 	closeErr  error
 }
 
-var _ webhook.Store = (*Store)(nil)
+var (
+	_ webhook.Store                 = (*Store)(nil)
+	_ webhook.DeliveryUpdateClaimer = (*Store)(nil)
+)
 
 // Open opens or creates the store file at path. Close closes the file.
 func Open(path string, opts *Options) (*Store, error) {

@@ -32,7 +32,7 @@ func (r rejection) Error() string { return r.err.Error() }
 func (r rejection) Unwrap() error { return r.err }
 
 // committer is the group commit behind EventInsert, DeliveryClaim,
-// DeliveryUpdate and DeliveryRelease. One goroutine takes the
+// DeliveryUpdate, DeliveryUpdateClaim and DeliveryRelease. One goroutine takes the
 // first queued write, drains whatever else is queued at that moment (up to
 // maxGroup) and applies them all in one bbolt write transaction, that is
 // one fsync. Writers that arrive while that fsync runs queue up and form

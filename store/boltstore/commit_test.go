@@ -86,6 +86,7 @@ func TestClosed(t *testing.T) {
 		"DeliveryRelease":    s.DeliveryRelease(ctx, "d", "l"),
 	}
 	_, calls["DeliveryClaim"] = s.DeliveryClaim(ctx, webhook.ClaimParams{Now: t0, Limit: 1})
+	_, calls["DeliveryUpdateClaim"] = s.DeliveryUpdateClaim(ctx, webhook.DeliveryUpdate{DeliveryID: "d", LeaseToken: "l"}, webhook.ClaimParams{Now: t0, Limit: 1})
 	_, _, calls["DeliveryNextDue"] = s.DeliveryNextDue(ctx, nil)
 	_, calls["SubscriptionMatch"] = s.SubscriptionMatch(ctx, "", "a")
 	_, calls["DeliveryReset"] = s.DeliveryReset(ctx, "d", t0)

@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -347,28 +348,36 @@ func (s *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*we
 	}
 	var out []*webhook.Delivery
 	err := s.writes.do(ctx, func(tx *bbolt.Tx) error {
-		out = out[:0] // in case the group is retried
-		picked := pickDue(tx, p)
-		if len(picked) > 0 {
-			s.writes.rewriting(tx)
-		}
-		// Write after the scan: a cursor must not see its bucket change.
-		for _, id := range picked {
-			r, err := getRecord(tx, id)
-			if err != nil {
-				return fmt.Errorf("boltstore: due index: %w", err)
-			}
-			old := *r
-			r.LeaseToken, r.LeasedUntil = p.LeaseToken, p.LeasedUntil
-			if err := putRecord(tx, &old, r); err != nil {
-				return err
-			}
-			out = append(out, r.delivery())
-		}
-		return nil
+		var err error
+		out, err = s.writes.applyClaim(tx, p, out[:0]) // out[:0] in case the group is retried
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// applyClaim is DeliveryClaim's share of a group commit: it leases the
+// deliveries p claims and appends them to out. Only apply functions may
+// call it.
+func (c *committer) applyClaim(tx *bbolt.Tx, p webhook.ClaimParams, out []*webhook.Delivery) ([]*webhook.Delivery, error) {
+	picked := pickDue(tx, p)
+	if len(picked) > 0 {
+		c.rewriting(tx)
+	}
+	// Write after the scan: a cursor must not see its bucket change.
+	for _, id := range picked {
+		r, err := getRecord(tx, id)
+		if err != nil {
+			return nil, fmt.Errorf("boltstore: due index: %w", err)
+		}
+		old := *r
+		r.LeaseToken, r.LeasedUntil = p.LeaseToken, p.LeasedUntil
+		if err := putRecord(tx, &old, r); err != nil {
+			return nil, err
+		}
+		out = append(out, r.delivery())
 	}
 	return out, nil
 }
@@ -467,15 +476,19 @@ func (s *Store) DeliveryNextDue(ctx context.Context, exclude func(subscriptionID
 	return next, ok, err
 }
 
-// leased returns delivery id if it is leased with token, or an error
-// wrapping ErrNotFound or ErrLeaseLost.
+// leased returns delivery id if it is leased with token. When it is not,
+// or does not exist, the error is a rejection wrapping ErrLeaseLost or
+// ErrNotFound; a record that cannot be decoded is an error of its own.
 func leased(tx *bbolt.Tx, id, token string) (*deliveryRecord, error) {
 	r, err := getRecord(tx, id)
+	if errors.Is(err, webhook.ErrNotFound) {
+		return nil, rejection{err}
+	}
 	if err != nil {
 		return nil, err
 	}
 	if token == "" || r.LeaseToken != token {
-		return nil, fmt.Errorf("boltstore: delivery %q: %w", id, webhook.ErrLeaseLost)
+		return nil, rejection{fmt.Errorf("boltstore: delivery %q: %w", id, webhook.ErrLeaseLost)}
 	}
 	return r, nil
 }
@@ -489,28 +502,67 @@ func (s *Store) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) er
 		return err
 	}
 	return s.writes.do(ctx, func(tx *bbolt.Tx) error {
-		r, err := leased(tx, u.DeliveryID, u.LeaseToken)
-		if err != nil {
-			return rejection{err}
-		}
-		s.writes.rewriting(tx)
-		old := *r
-		if u.Attempt != nil {
-			a := *u.Attempt
-			r.Attempts++
-			a.Number = r.Attempts
-			if err := putAttempt(tx, r.ID, a); err != nil {
-				return err
-			}
-		}
-		r.State = u.State
-		r.AttemptCount = u.AttemptCount
-		r.NextAttemptAt = u.NextAttemptAt
-		r.LastError = u.LastError
-		r.UpdatedAt = u.UpdatedAt
-		r.LeaseToken, r.LeasedUntil = "", time.Time{}
-		return putRecord(tx, &old, r)
+		return s.writes.applyUpdate(tx, u)
 	})
+}
+
+// applyUpdate is DeliveryUpdate's share of a group commit. When the
+// delivery is not leased with u.LeaseToken, it returns a rejection before
+// changing anything. Only apply functions may call it.
+func (c *committer) applyUpdate(tx *bbolt.Tx, u webhook.DeliveryUpdate) error {
+	r, err := leased(tx, u.DeliveryID, u.LeaseToken)
+	if err != nil {
+		return err
+	}
+	c.rewriting(tx)
+	old := *r
+	if u.Attempt != nil {
+		a := *u.Attempt
+		r.Attempts++
+		a.Number = r.Attempts
+		if err := putAttempt(tx, r.ID, a); err != nil {
+			return err
+		}
+	}
+	r.State = u.State
+	r.AttemptCount = u.AttemptCount
+	r.NextAttemptAt = u.NextAttemptAt
+	r.LastError = u.LastError
+	r.UpdatedAt = u.UpdatedAt
+	r.LeaseToken, r.LeasedUntil = "", time.Time{}
+	return putRecord(tx, &old, r)
+}
+
+// DeliveryUpdateClaim is DeliveryUpdate then DeliveryClaim in one write of
+// the group commit, so one transaction and one fsync; see
+// webhook.DeliveryUpdateClaimer. The claim reads the records the update
+// wrote. A rejected update (ErrLeaseLost, ErrNotFound) changes nothing and
+// does not abort the transaction: the claim is made all the same, and the
+// claimed deliveries are returned with the rejection.
+func (s *Store) DeliveryUpdateClaim(ctx context.Context, u webhook.DeliveryUpdate, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var (
+		out      []*webhook.Delivery
+		rejected error
+	)
+	err := s.writes.do(ctx, func(tx *bbolt.Tx) error {
+		out, rejected = out[:0], nil // in case the group is retried
+		var r rejection
+		if err := s.writes.applyUpdate(tx, u); errors.As(err, &r) {
+			rejected = r.err
+		} else if err != nil {
+			return err
+		}
+		var err error
+		out, err = s.writes.applyClaim(tx, p, out)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, rejected
 }
 
 // DeliveryRelease clears a lease so the delivery is claimable again at its
@@ -522,7 +574,7 @@ func (s *Store) DeliveryRelease(ctx context.Context, id, leaseToken string) erro
 	return s.writes.do(ctx, func(tx *bbolt.Tx) error {
 		r, err := leased(tx, id, leaseToken)
 		if err != nil {
-			return rejection{err}
+			return err
 		}
 		s.writes.rewriting(tx)
 		old := *r

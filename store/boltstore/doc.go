@@ -33,8 +33,11 @@
 // group; a write failing for another reason makes the group retry each
 // write alone. Claims, delivery updates and releases, the writes of the
 // delivery loop, share the same group commit, so the outcomes of many
-// concurrent attempts cost one fsync too. The rarer writes (subscriptions,
-// resets, purges) take bbolt's writer lock directly.
+// concurrent attempts cost one fsync too; DeliveryUpdateClaim (see
+// webhook.DeliveryUpdateClaimer) records an outcome and claims the next
+// deliveries in one write, so one transaction and one fsync where
+// DeliveryUpdate then DeliveryClaim would wait for two. The rarer writes
+// (subscriptions, resets, purges) take bbolt's writer lock directly.
 //
 // The time of an fsync grows with the pages a commit writes, so Publish
 // writes few: most keys arrive in order (generated IDs, publish times and

@@ -12,6 +12,9 @@
 // Every other value passed in is copied before it is kept, and every other
 // value returned is a copy.
 //
+// It implements webhook.DeliveryUpdateClaimer: DeliveryUpdateClaim records
+// a worker's outcome and claims its next deliveries under one lock.
+//
 // # Indexes
 //
 // Pending deliveries wait in one queue per subscription, a min-heap keyed by
@@ -131,7 +134,10 @@ func (e *entry) dueAt() time.Time {
 	return e.d.NextAttemptAt
 }
 
-var _ webhook.Store = (*Store)(nil)
+var (
+	_ webhook.Store                 = (*Store)(nil)
+	_ webhook.DeliveryUpdateClaimer = (*Store)(nil)
+)
 
 // New returns an empty Store.
 func New() *Store {
@@ -523,6 +529,11 @@ func (m *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*we
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.claim(p), nil
+}
+
+// claim is DeliveryClaim with m.mu held.
+func (m *Store) claim(p webhook.ClaimParams) []*webhook.Delivery {
 	var (
 		claimed []*entry
 		touched []*subQueue // set aside, or emptied by the claim
@@ -559,7 +570,7 @@ func (m *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*we
 	for _, q := range touched {
 		m.fixHead(q)
 	}
-	return out, nil
+	return out
 }
 
 // DeliveryNextDue returns the earliest effective due time of a pending
@@ -597,6 +608,12 @@ func (m *Store) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) er
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.update(u)
+}
+
+// update is DeliveryUpdate with m.mu held. Its only errors are rejections
+// (ErrNotFound, ErrLeaseLost), returned before it changes anything.
+func (m *Store) update(u webhook.DeliveryUpdate) error {
 	e, err := m.leased(u.DeliveryID, u.LeaseToken)
 	if err != nil {
 		return err
@@ -614,6 +631,20 @@ func (m *Store) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) er
 	e.d.LeaseToken, e.d.LeasedUntil = "", time.Time{}
 	m.requeue(e)
 	return nil
+}
+
+// DeliveryUpdateClaim is DeliveryUpdate then DeliveryClaim under one lock;
+// see webhook.DeliveryUpdateClaimer. A rejected update changes nothing and
+// the claim is made all the same: the claimed deliveries are returned with
+// the rejection.
+func (m *Store) DeliveryUpdateClaim(ctx context.Context, u webhook.DeliveryUpdate, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err := m.update(u)
+	return m.claim(p), err
 }
 
 // DeliveryRelease clears a lease so the delivery is claimable again at its

@@ -32,6 +32,11 @@
 //     never let a reader see an entry before the ones preceding it.
 //   - EventList orders by Timestamp then ID, and a cursor position need
 //     not be a stored event.
+//   - A store that implements webhook.DeliveryUpdateClaimer is checked
+//     against it too (updateclaim.go): the claim follows the rules of
+//     DeliveryClaim above and sees the state the update left; a rejected
+//     update changes nothing, and the claim is still made and returned
+//     with the rejection.
 //
 // Times read back are compared with time.Time.Equal semantics (they are
 // converted to UTC first), so a backend may drop monotonic readings and
@@ -52,7 +57,9 @@ import (
 
 // Run runs the conformance suite as subtests of t. newStore is called once
 // per subtest and must return an empty store; it may register cleanups with
-// t.Cleanup (closing a database, for example).
+// t.Cleanup (closing a database, for example). Run also calls it once with
+// t itself, to learn whether the stores implement the optional interfaces
+// that some subtests check.
 func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 	t.Helper()
 	tests := []struct {
@@ -97,6 +104,9 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"FeedConcurrent", testFeedConcurrent},
 		{"EventList", testEventList},
 		{"DeliveryListTimeRange", testDeliveryListTimeRange},
+	}
+	if _, ok := newStore(t).(webhook.DeliveryUpdateClaimer); ok {
+		tests = append(tests, updateClaimTests...)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
