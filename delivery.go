@@ -152,6 +152,7 @@ func (d *Dispatcher) loop(rs *runState) {
 	ctx := rs.claimCtx
 	timer := time.NewTimer(maxIdleWait) // reused by every sleep
 	timer.Stop()
+	c := d.newClaimer("") // a token per claim: its deliveries go to several workers
 	for ctx.Err() == nil {
 		free := d.cfg.Workers - int(d.active.Load())
 		if free <= 0 {
@@ -161,7 +162,7 @@ func (d *Dispatcher) loop(rs *runState) {
 			}
 			continue
 		}
-		n, err := d.claim(rs, free)
+		n, err := d.claim(rs, c, free)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -209,8 +210,8 @@ func (d *Dispatcher) sleep(ctx context.Context, t *time.Timer, wait time.Duratio
 // claim leases up to limit due deliveries and hands each to an idle
 // worker, or to a new one while fewer than Config.Workers run. It returns
 // how many it handed over.
-func (d *Dispatcher) claim(rs *runState, limit int) (int, error) {
-	ds, err := d.lease(rs.claimCtx, limit)
+func (d *Dispatcher) claim(rs *runState, c *claimer, limit int) (int, error) {
+	ds, err := c.claim(rs.claimCtx, limit)
 	if err != nil {
 		return 0, err
 	}
@@ -258,18 +259,15 @@ func (d *Dispatcher) work(rs *runState, dl *Delivery) {
 	defer rs.workers.Done()
 	deadline := &attemptDeadline{parent: rs.workCtx, timeout: d.cfg.AttemptTimeout}
 	defer deadline.close()
+	// A worker holds one lease at a time, so one token serves all its
+	// claims: its report on a lease it lost still fails, as the delivery
+	// was claimed again under another token.
+	c := d.newClaimer(d.ids.next("lease", d.now()))
 	for {
 		for dl != nil {
-			d.deliver(rs, deadline, dl)
+			o := d.deliver(rs, deadline, dl)
 			d.releaseSlot(dl.SubscriptionID)
-			dl = nil
-			if rs.claimCtx.Err() == nil {
-				// A failed claim is left to the loop, which logs it and
-				// waits before claiming again.
-				if ds, err := d.lease(rs.claimCtx, 1); err == nil && len(ds) > 0 {
-					dl = ds[0]
-				}
-			}
+			dl = d.finish(rs, c, o)
 		}
 		d.active.Add(-1)
 		select {
@@ -284,69 +282,49 @@ func (d *Dispatcher) work(rs *runState, dl *Delivery) {
 	}
 }
 
-// lease claims up to limit due deliveries, taking for each a slot of its
-// subscription's MaxInFlightPerSubscription. Slots are taken inside the
-// claim, so that concurrent leases (the loop's and the workers') never
-// exceed the limit together.
-func (d *Dispatcher) lease(ctx context.Context, limit int) ([]*Delivery, error) {
-	now := d.now()
-	var taken []string // one subscription ID per slot taken
-	ds, err := d.store.DeliveryClaim(ctx, ClaimParams{
-		Now:         now,
-		Limit:       limit,
-		LeaseToken:  d.ids.next("lease", now),
-		LeasedUntil: now.Add(d.cfg.LeaseDuration),
-		Exclude: func(subID string) bool {
-			d.subMu.Lock()
-			defer d.subMu.Unlock()
-			if d.perSub[subID] >= d.cfg.MaxInFlightPerSubscription {
-				return true
-			}
-			d.perSub[subID]++
-			taken = append(taken, subID)
-			return false
-		},
-	})
-	if err != nil {
-		ds = nil
-	}
-	if len(taken) != len(ds) {
-		// Give back the slots of candidates not claimed after all: all of
-		// them when the claim failed, those of a first try when a store
-		// retried its transaction.
-		for _, dl := range ds {
-			if i := slices.Index(taken, dl.SubscriptionID); i >= 0 {
-				taken = slices.Delete(taken, i, i+1)
-			}
+// finish writes back the outcome of a worker's attempt and, unless
+// claiming stopped, claims the worker's next delivery, which it returns (nil
+// when none is due). With a store that is a DeliveryUpdateClaimer both take
+// one store operation. A failed claim is left to the loop, which logs it
+// and waits before claiming again.
+func (d *Dispatcher) finish(rs *runState, c *claimer, o outcome) *Delivery {
+	claiming := rs.claimCtx.Err() == nil
+	var ds []*Delivery
+	if o.record && claiming && d.updateClaimer != nil {
+		o.update.UpdatedAt = d.now()
+		var err error
+		ds, err = c.updateClaim(rs.recordCtx, o.update)
+		d.recorded(rs.recordCtx, o, err)
+	} else {
+		if o.record {
+			d.record(rs.recordCtx, o)
 		}
-		for _, id := range taken {
-			d.releaseSlot(id)
+		if claiming {
+			ds, _ = c.claim(rs.claimCtx, 1)
 		}
 	}
-	return ds, err
-}
-
-// saturated reports whether a subscription has as many attempts in flight
-// as it may.
-func (d *Dispatcher) saturated(subID string) bool {
-	d.subMu.Lock()
-	defer d.subMu.Unlock()
-	return d.perSub[subID] >= d.cfg.MaxInFlightPerSubscription
-}
-
-// releaseSlot gives back a slot that lease took.
-func (d *Dispatcher) releaseSlot(subID string) {
-	d.subMu.Lock()
-	if d.perSub[subID]--; d.perSub[subID] <= 0 {
-		delete(d.perSub, subID)
+	if len(ds) == 0 {
+		return nil
 	}
-	d.subMu.Unlock()
+	return ds[0]
 }
 
-// deliver makes one attempt for a claimed delivery and records its outcome.
+// outcome is what a worker writes back after deliver.
+type outcome struct {
+	update DeliveryUpdate
+	// record is false when there is nothing to write: the delivery was
+	// released, or is left for its lease to expire.
+	record bool
+	log    *slog.Logger
+	// gone is the subscription to disable once the outcome is written: its
+	// receiver answered 410 Gone.
+	gone *Subscription
+}
+
+// deliver makes one attempt for a claimed delivery and returns its outcome.
 // The attempt runs in rs.workCtx, which ends only on a hard stop: then the
 // delivery is released unrecorded, unless an answer had already come.
-func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delivery) {
+func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delivery) outcome {
 	ctx, rctx := rs.workCtx, rs.recordCtx
 	log := d.log
 	if log.Enabled(ctx, slog.LevelError) { // else nothing is logged: skip the cost of With.
@@ -355,62 +333,58 @@ func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delive
 	update := DeliveryUpdate{DeliveryID: dl.ID, LeaseToken: dl.LeaseToken, AttemptCount: dl.AttemptCount}
 	if ctx.Err() != nil { // a hard stop came first: claimable again at once
 		d.release(rctx, log, dl)
-		return
+		return outcome{}
 	}
 
 	sub, err := d.store.SubscriptionGet(ctx, dl.SubscriptionID)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		d.release(rctx, log, dl)
-		return
+		return outcome{}
 	case errors.Is(err, ErrNotFound):
 		update.State, update.LastError = DeliveryCanceled, "subscription was deleted"
-		d.record(rctx, log, update)
-		return
+		return outcome{update: update, record: true, log: log}
 	case err != nil:
 		// Leave the lease to expire: the delivery is retried then.
 		log.ErrorContext(ctx, "loading subscription failed; delivery retried when its lease expires", "error", err)
-		return
+		return outcome{}
 	case sub.Disabled:
 		update.State, update.LastError = DeliveryCanceled, "subscription is disabled"
-		d.record(rctx, log, update)
-		return
+		return outcome{update: update, record: true, log: log}
 	}
 	ev, err := d.store.EventGet(ctx, dl.EventID)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		d.release(rctx, log, dl)
-		return
+		return outcome{}
 	case errors.Is(err, ErrNotFound):
 		update.State, update.LastError = DeliveryFailed, "event no longer stored"
-		d.record(rctx, log, update)
-		return
+		return outcome{update: update, record: true, log: log}
 	case err != nil:
 		log.ErrorContext(ctx, "loading event failed; delivery retried when its lease expires", "error", err)
-		return
+		return outcome{}
 	}
 
 	attempt, header, sendErr := d.send(deadline, sub, ev)
 	if errors.Is(sendErr, errSkip) {
 		update.Attempt, update.State, update.LastError = &attempt, DeliverySkipped, ""
-		d.record(rctx, log, update)
-		return
+		return outcome{update: update, record: true, log: log}
 	}
 	if ctx.Err() != nil && attempt.StatusCode == 0 {
 		// Hard stop before any answer: the attempt was cut short by us,
 		// not the receiver. An answer already received is recorded below.
 		d.release(rctx, log, dl)
-		return
+		return outcome{}
 	}
 	update.Attempt = &attempt
 	update.AttemptCount = dl.AttemptCount + 1
 	update.LastError = attempt.Error
-	gone := false
+	o := outcome{update: update, record: true, log: log}
 	switch code := attempt.StatusCode; {
 	case attempt.Error == "" && code >= 200 && code < 300:
 		update.State = DeliverySucceeded
 	case code == http.StatusGone:
-		update.State, gone = DeliveryFailed, true
+		update.State, o.gone = DeliveryFailed, sub
 		update.LastError = "receiver answered 410 Gone: subscription disabled"
 	case update.AttemptCount >= d.cfg.MaxAttempts:
 		update.State = DeliveryFailed
@@ -428,10 +402,8 @@ func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delive
 		}
 		update.NextAttemptAt = d.now().Add(delay)
 	}
-	d.record(rctx, log, update)
-	if gone {
-		d.disable(rctx, log, sub)
-	}
+	o.update = update
+	return o
 }
 
 // release gives back a claimed delivery that was not attempted (a stop
@@ -444,9 +416,18 @@ func (d *Dispatcher) release(ctx context.Context, log *slog.Logger, dl *Delivery
 
 // record writes an outcome back to the store. ctx is the run's recordCtx:
 // a hard stop must not drop an outcome the receiver already produced.
-func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, u DeliveryUpdate) {
-	u.UpdatedAt = d.now()
-	err := d.store.DeliveryUpdate(ctx, u)
+func (d *Dispatcher) record(ctx context.Context, o outcome) {
+	o.update.UpdatedAt = d.now()
+	d.recorded(ctx, o, d.store.DeliveryUpdate(ctx, o.update))
+}
+
+// recorded logs how writing outcome o back went, and disables the
+// subscription whose receiver answered 410 Gone.
+func (d *Dispatcher) recorded(ctx context.Context, o outcome, err error) {
+	if o.gone != nil {
+		defer d.disable(ctx, o.log, o.gone)
+	}
+	log, u := o.log, &o.update
 	switch {
 	case errors.Is(err, ErrLeaseLost):
 		log.WarnContext(ctx, "delivery changed while it was attempted (its lease expired, or its subscription was deleted or it was reset); this outcome is not recorded", "state", u.State)

@@ -303,6 +303,96 @@ func TestClaimStoppedMidHandoverKeepsCounts(t *testing.T) {
 	require.LessOrEqual(t, s.largest.Load(), int64(2), "a claim asked for more deliveries than Config.Workers")
 }
 
+// countingStore counts how the Dispatcher writes outcomes back.
+type countingStore struct {
+	webhook.Store
+	updates, updateClaims atomic.Int64
+}
+
+func (s *countingStore) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) error {
+	s.updates.Add(1)
+	return s.Store.DeliveryUpdate(ctx, u)
+}
+
+// updateClaimCounter is a countingStore that is a DeliveryUpdateClaimer.
+type updateClaimCounter struct{ *countingStore }
+
+func (s updateClaimCounter) DeliveryUpdateClaim(ctx context.Context, u webhook.DeliveryUpdate, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
+	s.updateClaims.Add(1)
+	return s.Store.(webhook.DeliveryUpdateClaimer).DeliveryUpdateClaim(ctx, u, p)
+}
+
+// Workers record each outcome and claim their next delivery in one store
+// call when the store is a DeliveryUpdateClaimer, and in two otherwise;
+// either way every delivery is attempted, retried and recorded once per
+// attempt, and the per-subscription limit holds.
+func TestWorkersRecordAndClaim(t *testing.T) {
+	t.Parallel()
+	for _, combined := range []bool{true, false} {
+		t.Run(fmt.Sprintf("DeliveryUpdateClaimer=%v", combined), func(t *testing.T) {
+			t.Parallel()
+			counts := &countingStore{Store: memstore.New()}
+			var st webhook.Store = counts
+			if combined {
+				st = updateClaimCounter{counts}
+			}
+			d, err := webhook.NewDispatcher(st, &webhook.Config{
+				Workers: 4, MaxInFlightPerSubscription: 2, AllowPrivateNetworks: true,
+				Backoff: func(int) time.Duration { return 0 },
+			})
+			require.NoError(t, err)
+			var inFlight, most atomic.Int64
+			var seen sync.Map // webhook-id -> attempts so far
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				v, _ := seen.LoadOrStore(r.Header.Get(webhook.HeaderID), new(atomic.Int64))
+				if v.(*atomic.Int64).Add(1) == 1 {
+					w.WriteHeader(http.StatusInternalServerError) // every event's first attempt
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			t.Cleanup(srv.Close)
+			ctx := t.Context()
+			_, err = d.SubscriptionCreate(ctx, webhook.Subscription{URL: srv.URL, EventTypes: []string{"a"}})
+			require.NoError(t, err)
+			const events = 20
+			for range events {
+				_, err := d.Publish(ctx, webhook.Event{Type: "a", Data: []byte(`{}`)})
+				require.NoError(t, err)
+			}
+			require.NoError(t, d.Start(context.Background()))
+			require.Eventually(t, func() bool {
+				ds, err := d.DeliveryList(ctx, webhook.DeliveryListParams{State: webhook.DeliverySucceeded})
+				return err == nil && len(ds) == events
+			}, 10*time.Second, time.Millisecond)
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, d.Shutdown(sctx))
+
+			ds, err := d.DeliveryList(ctx, webhook.DeliveryListParams{})
+			require.NoError(t, err)
+			for _, dl := range ds {
+				require.Len(t, dl.Attempts, 2, "delivery %s", dl.ID)
+				require.Equal(t, 500, dl.Attempts[0].StatusCode)
+				require.Equal(t, 204, dl.Attempts[1].StatusCode)
+			}
+			require.LessOrEqual(t, most.Load(), int64(2), "MaxInFlightPerSubscription exceeded")
+			require.Zero(t, webhook.Active(d))
+			writes := counts.updates.Load() + counts.updateClaims.Load()
+			require.Equal(t, int64(2*events), writes, "one write per attempt")
+			if combined {
+				require.Positive(t, counts.updateClaims.Load(), "workers that go on claiming write outcomes with DeliveryUpdateClaim")
+			} else {
+				require.Zero(t, counts.updateClaims.Load())
+			}
+		})
+	}
+}
+
 func TestDeliveryRedirectNotFollowed(t *testing.T) {
 	t.Parallel()
 	b := setup(t, &webhook.Config{MaxAttempts: 1})

@@ -49,11 +49,15 @@
 // deduplicate by webhook-id. The loop never holds more deliveries than it
 // has workers, wakes at once on Publish, and otherwise sleeps until the
 // next delivery is due: there is no polling interval. A worker that
-// finishes an attempt claims the next due delivery itself, and workers
-// stay for the whole run.
+// finishes an attempt claims the next due delivery itself, in the same
+// store operation that records the outcome when the Store is a
+// DeliveryUpdateClaimer (memstore and boltstore are: one lock, or one
+// transaction and one fsync, per delivery), and workers stay for the whole
+// run.
 //
 // Each attempt sends the subscription's method to its URL with the body
-// {"id","type","timestamp","data"} and the headers content-type
+// {"id","type","timestamp","data"}, built once per event by Publish and
+// shared by all its deliveries, and the headers content-type
 // (application/json), user-agent (hooksmith/Version), webhook-id,
 // webhook-timestamp and webhook-signature, plus the subscription's own
 // headers. Then:
@@ -183,7 +187,8 @@
 // The Store interface is the persistence contract. store/memstore keeps
 // everything in memory, for tests and ephemeral use; store/boltstore keeps
 // it in a bbolt file and survives crashes. Every Store passes the
-// conformance suite in store/storetest.
+// conformance suite in store/storetest. A Store may also implement
+// DeliveryUpdateClaimer, which storetest then checks too.
 //
 // # Shutdown
 //

@@ -100,6 +100,19 @@ func (s *spyStore) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate)
 	return err
 }
 
+// spyUpdateClaimer is a spyStore over a store that is a
+// webhook.DeliveryUpdateClaimer, and one itself, so that the Dispatcher
+// records outcomes and claims in one call, as it does on memstore.
+type spyUpdateClaimer struct{ *spyStore }
+
+func (s spyUpdateClaimer) DeliveryUpdateClaim(ctx context.Context, u webhook.DeliveryUpdate, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
+	ds, err := s.Store.(webhook.DeliveryUpdateClaimer).DeliveryUpdateClaim(ctx, u, p)
+	if err == nil {
+		s.updates <- u
+	}
+	return ds, err
+}
+
 // testBundle is what most dispatcher tests need.
 type testBundle struct {
 	d     *webhook.Dispatcher
@@ -122,7 +135,7 @@ func setup(t *testing.T, cfg *webhook.Config) *testBundle {
 	s := &spyStore{Store: memstore.New(), updates: make(chan webhook.DeliveryUpdate, 1000), readOnly: &readOnly{}}
 	// Registered first, so it runs last: after the Dispatcher stopped.
 	t.Cleanup(func() { s.readOnly.check(t) })
-	d, err := webhook.NewDispatcher(s, &c)
+	d, err := webhook.NewDispatcher(spyUpdateClaimer{s}, &c)
 	require.NoError(t, err)
 	return &testBundle{d: d, store: s}
 }

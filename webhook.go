@@ -122,12 +122,14 @@ type PublishResult struct {
 // and another Dispatcher on the same store (or this one, later) delivers
 // them.
 type Dispatcher struct {
-	store     Store
-	cfg       Config
-	log       *slog.Logger
-	transport http.RoundTripper // see newTransport
-	templates templates         // parsed once per subscription version
-	ids       idGen
+	store Store
+	// updateClaimer is store, when it is a DeliveryUpdateClaimer.
+	updateClaimer DeliveryUpdateClaimer
+	cfg           Config
+	log           *slog.Logger
+	transport     http.RoundTripper // see newTransport
+	templates     templates         // parsed once per subscription version
+	ids           idGen
 
 	// wake has room for one signal: Publish, DeliveryRetry and
 	// SubscriptionUpdate send it without blocking when there may be new
@@ -162,14 +164,16 @@ func NewDispatcher(store Store, cfg *Config) (*Dispatcher, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	uc, _ := store.(DeliveryUpdateClaimer)
 	return &Dispatcher{
-		store:     store,
-		cfg:       c,
-		log:       c.Logger,
-		transport: newTransport(&c),
-		wake:      make(chan struct{}, 1),
-		idle:      make(chan struct{}, 1),
-		perSub:    make(map[string]int),
+		store:         store,
+		updateClaimer: uc,
+		cfg:           c,
+		log:           c.Logger,
+		transport:     newTransport(&c),
+		wake:          make(chan struct{}, 1),
+		idle:          make(chan struct{}, 1),
+		perSub:        make(map[string]int),
 	}, nil
 }
 

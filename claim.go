@@ -1,0 +1,111 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"slices"
+)
+
+// A claimer claims due deliveries for one claimant, the loop or one worker,
+// taking for each claimed delivery a slot of its subscription's
+// MaxInFlightPerSubscription. Slots are taken inside the store's claim
+// (ClaimParams.Exclude), so that concurrent claims, the loop's and the
+// workers', never exceed the limit together. A claimer keeps its Exclude
+// function and its list of slots between claims, so that a claim allocates
+// only what the store returns. Only its claimant uses it.
+type claimer struct {
+	d *Dispatcher
+	// token, when not empty, is the lease token of every claim: a
+	// worker's, which holds one lease at a time. The loop, whose claims go
+	// to several workers, takes a new token per claim.
+	token   string
+	taken   []string // one subscription ID per slot the current claim took
+	exclude func(subID string) bool
+}
+
+func (d *Dispatcher) newClaimer(token string) *claimer {
+	c := &claimer{d: d, token: token}
+	c.exclude = c.reserve
+	return c
+}
+
+// claim leases up to limit due deliveries.
+func (c *claimer) claim(ctx context.Context, limit int) ([]*Delivery, error) {
+	ds, err := c.d.store.DeliveryClaim(ctx, c.params(limit))
+	if err != nil {
+		ds = nil
+	}
+	return c.settle(ds), err
+}
+
+// updateClaim records u and leases the next due delivery in one store
+// operation (DeliveryUpdateClaimer). A rejected update (ErrLeaseLost or
+// ErrNotFound) still claims.
+func (c *claimer) updateClaim(ctx context.Context, u DeliveryUpdate) ([]*Delivery, error) {
+	ds, err := c.d.updateClaimer.DeliveryUpdateClaim(ctx, u, c.params(1))
+	if err != nil && !errors.Is(err, ErrLeaseLost) && !errors.Is(err, ErrNotFound) {
+		ds = nil
+	}
+	return c.settle(ds), err
+}
+
+// params starts a claim of up to limit deliveries.
+func (c *claimer) params(limit int) ClaimParams {
+	now := c.d.now()
+	token := c.token
+	if token == "" {
+		token = c.d.ids.next("lease", now)
+	}
+	c.taken = c.taken[:0]
+	return ClaimParams{Now: now, Limit: limit, LeaseToken: token, LeasedUntil: now.Add(c.d.cfg.LeaseDuration), Exclude: c.exclude}
+}
+
+// reserve is the claims' Exclude: it takes a slot of subID, or reports the
+// subscription when it has none left.
+func (c *claimer) reserve(subID string) bool {
+	d := c.d
+	d.subMu.Lock()
+	defer d.subMu.Unlock()
+	if d.perSub[subID] >= d.cfg.MaxInFlightPerSubscription {
+		return true
+	}
+	d.perSub[subID]++
+	c.taken = append(c.taken, subID)
+	return false
+}
+
+// settle gives back the slots of candidates not claimed after all (all of
+// them when the store returned none, those of a first try when it retried
+// its transaction) and returns the claimed deliveries.
+func (c *claimer) settle(ds []*Delivery) []*Delivery {
+	if len(c.taken) == len(ds) {
+		return ds
+	}
+	taken := c.taken
+	for _, dl := range ds {
+		if i := slices.Index(taken, dl.SubscriptionID); i >= 0 {
+			taken = slices.Delete(taken, i, i+1)
+		}
+	}
+	for _, id := range taken {
+		c.d.releaseSlot(id)
+	}
+	return ds
+}
+
+// saturated reports whether a subscription has as many attempts in flight
+// as it may.
+func (d *Dispatcher) saturated(subID string) bool {
+	d.subMu.Lock()
+	defer d.subMu.Unlock()
+	return d.perSub[subID] >= d.cfg.MaxInFlightPerSubscription
+}
+
+// releaseSlot gives back a slot that a claim took.
+func (d *Dispatcher) releaseSlot(subID string) {
+	d.subMu.Lock()
+	if d.perSub[subID]--; d.perSub[subID] <= 0 {
+		delete(d.perSub, subID)
+	}
+	d.subMu.Unlock()
+}
