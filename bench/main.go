@@ -45,6 +45,8 @@
 //	go run ./bench -scenarios throughput -concurrency 32 -side lib -cpuprofile cpu.out
 //	go tool pprof -top -cum cpu.out
 //
+// -mutexprofile does the same for the time goroutines waited on mutexes.
+//
 // -logger discard gives every Dispatcher slog.New(slog.DiscardHandler)
 // instead of the default Config.Logger, to see what logging costs.
 //
@@ -108,6 +110,7 @@ func main() {
 		timeout    = flag.Duration("timeout", 30*time.Minute, "bound on the whole run")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		memprofile = flag.String("memprofile", "", "write a heap profile at the end to this file")
+		mutexprof  = flag.String("mutexprofile", "", "write a profile of mutex contention over the whole run to this file")
 		child      = flag.String("child", "", "internal: run one measurement in a child process")
 		logger     = flag.String("logger", "default", "Config.Logger of the library: default (nil), or discard (slog.DiscardHandler)")
 	)
@@ -178,6 +181,11 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 
+	if *mutexprof != "" {
+		runtime.SetMutexProfileFraction(1)
+		defer writeProfile("mutex", *mutexprof)
+	}
+
 	started := time.Now()
 	var rows []row
 	for _, name := range strings.Split(*scenarios, ",") {
@@ -244,6 +252,20 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// writeProfile writes the named runtime/pprof profile to path.
+func writeProfile(name, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fatal(err)
+	}
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		fatal(err)
+	}
 }
 
 // tempDir is the directory to remove on a fatal error.

@@ -4,7 +4,10 @@
 // # Basics
 //
 // New returns an empty Store. Its methods are safe for concurrent use: one
-// mutex guards everything, and no call blocks on anything but that mutex.
+// read-write mutex guards everything, and no call blocks on anything but
+// that mutex. The reads on the delivery path (SubscriptionGet, EventGet,
+// SubscriptionMatch) share it, so workers reading do not wait for each
+// other.
 // It follows the ownership rules of webhook.Store to spare copies on the
 // delivery path: it keeps what EventInsert is given as it is, and
 // SubscriptionGet, SubscriptionMatch and EventGet return the values it
@@ -57,7 +60,7 @@ import (
 // Store is an in-memory webhook.Store. Create one with New; the zero value
 // is not usable.
 type Store struct {
-	mu sync.Mutex
+	mu sync.RWMutex
 
 	subs     map[string]*webhook.Subscription
 	byTenant map[string]*tenantSubs
@@ -73,11 +76,12 @@ type Store struct {
 	heads      headQueue            // the queues that are not empty
 }
 
-// storedEvent is an event with the IDs of its deliveries: one map entry
-// instead of two for each Publish.
+// storedEvent is an event with its deliveries: one map entry instead of two
+// for each Publish. deliveries is the slice EventInsert was given, which
+// the store owns.
 type storedEvent struct {
 	e          *webhook.Event
-	deliveries []string
+	deliveries []*webhook.Delivery
 	feedRefs   int // entries of pull feeds that name it, kept by Purge
 }
 
@@ -174,8 +178,8 @@ func (m *Store) SubscriptionGet(ctx context.Context, id string) (*webhook.Subscr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	s, ok := m.subs[id]
 	if !ok {
 		return nil, notFound("subscription", id)
@@ -281,8 +285,8 @@ func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	t := m.byTenant[tenant]
 	if t == nil {
 		return nil, nil
@@ -336,7 +340,6 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		}
 	}
 	stored := e
-	ids := make([]string, len(deliveries))
 	refs := 0
 	if n := len(m.byTime); n == 0 || compareEvents(m.byTime[n-1], stored) < 0 {
 		m.byTime = append(m.byTime, stored) // the usual case: the newest.
@@ -366,11 +369,14 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		f.lastAt = at
 		refs++
 	}
-	m.events[e.ID] = storedEvent{e: stored, deliveries: ids, feedRefs: refs}
+	m.events[e.ID] = storedEvent{e: stored, deliveries: deliveries, feedRefs: refs}
+	// An event's deliveries are removed together (Purge), so their entries
+	// can share one allocation.
+	entries := make([]entry, len(deliveries))
 	for i, d := range deliveries {
-		ent := &entry{d: d, index: -1}
+		ent := &entries[i]
+		ent.d, ent.index = d, -1
 		m.deliveries[d.ID] = ent
-		ids[i] = d.ID
 		m.bySub[d.SubscriptionID] = append(m.bySub[d.SubscriptionID], d.ID)
 		m.requeue(ent)
 	}
@@ -382,8 +388,8 @@ func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	se, ok := m.events[id]
 	if !ok {
 		return nil, notFound("event", id)
@@ -690,7 +696,9 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 	var ids []string
 	switch {
 	case p.EventID != "":
-		ids = slices.Clone(m.events[p.EventID].deliveries)
+		for _, d := range m.events[p.EventID].deliveries {
+			ids = append(ids, d.ID)
+		}
 	case p.SubscriptionID != "":
 		ids = slices.Clone(m.bySub[p.SubscriptionID])
 	default:

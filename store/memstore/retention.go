@@ -52,17 +52,16 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 	removed := make(map[string][]string) // subscription ID -> its removed deliveries
 	for _, e := range m.byTime[:end] {
 		se := m.events[e.ID]
-		if se.feedRefs > 0 || slices.ContainsFunc(se.deliveries, func(id string) bool {
-			return m.deliveries[id].d.State == webhook.DeliveryPending
+		if se.feedRefs > 0 || slices.ContainsFunc(se.deliveries, func(d *webhook.Delivery) bool {
+			return d.State == webhook.DeliveryPending
 		}) {
 			kept = append(kept, e)
 			continue
 		}
-		for _, id := range se.deliveries {
-			d := m.deliveries[id].d
-			removed[d.SubscriptionID] = append(removed[d.SubscriptionID], id)
+		for _, d := range se.deliveries {
+			removed[d.SubscriptionID] = append(removed[d.SubscriptionID], d.ID)
 			res.Attempts += len(d.Attempts)
-			delete(m.deliveries, id)
+			delete(m.deliveries, d.ID)
 		}
 		res.Deliveries += len(se.deliveries)
 		res.Events++
