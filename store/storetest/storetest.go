@@ -899,21 +899,27 @@ func testDeliveryUpdate(t *testing.T, s webhook.Store) {
 		DeliveryID: "d1", LeaseToken: "lease_2", Attempt: &a2,
 		State: webhook.DeliverySucceeded, AttemptCount: 2, UpdatedAt: t0.Add(time.Hour),
 	}))
-	got = getDelivery(t, s, "d1")
-	require.Equal(t, webhook.DeliverySucceeded, got.State)
-	require.Equal(t, 2, got.AttemptCount)
-	require.Empty(t, got.LastError)
-	require.Empty(t, got.LeaseToken)
-	require.True(t, got.LeasedUntil.IsZero())
-	require.Len(t, got.Attempts, 2)
-	require.Equal(t, 1, got.Attempts[0].Number)
-	require.Equal(t, 2, got.Attempts[1].Number)
-	require.Equal(t, 200, got.Attempts[1].StatusCode)
+	requireSucceededOnSecond(t, getDelivery(t, s, "d1"))
 
 	require.Empty(t, claim(t, s, t0.Add(48*time.Hour), 1, "lease_3"), "a succeeded delivery is not claimed")
 	_, ok, err := s.DeliveryNextDue(ctx, nil)
 	require.NoError(t, err)
 	require.False(t, ok)
+}
+
+// requireSucceededOnSecond checks a delivery whose second attempt, logged
+// after a first one, got 200 and ended it: lease cleared, no error kept.
+func requireSucceededOnSecond(t *testing.T, d *webhook.Delivery) {
+	t.Helper()
+	require.Equal(t, webhook.DeliverySucceeded, d.State)
+	require.Equal(t, 2, d.AttemptCount)
+	require.Empty(t, d.LastError)
+	require.Empty(t, d.LeaseToken)
+	require.True(t, d.LeasedUntil.IsZero())
+	require.Len(t, d.Attempts, 2)
+	require.Equal(t, 1, d.Attempts[0].Number)
+	require.Equal(t, 2, d.Attempts[1].Number, "attempts are appended and numbered")
+	require.Equal(t, 200, d.Attempts[1].StatusCode)
 }
 
 func testDeliveryUpdateLeaseLost(t *testing.T, s webhook.Store) {

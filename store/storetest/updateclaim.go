@@ -132,16 +132,7 @@ func testDeliveryUpdateClaimSeesUpdate(t *testing.T, s webhook.Store) {
 	require.Equal(t, []string{"d2"}, ids(got), "a delivery the update finished is not claimed")
 	requireClaimed(t, s, got, "lease_3", t1.Add(time.Minute))
 
-	d1 := getDelivery(t, s, "d1")
-	require.Equal(t, webhook.DeliverySucceeded, d1.State)
-	require.Equal(t, 2, d1.AttemptCount)
-	require.Empty(t, d1.LastError)
-	require.Empty(t, d1.LeaseToken)
-	require.True(t, d1.LeasedUntil.IsZero())
-	require.Len(t, d1.Attempts, 2)
-	require.Equal(t, 1, d1.Attempts[0].Number)
-	require.Equal(t, 2, d1.Attempts[1].Number, "attempts are appended and numbered")
-	require.Equal(t, 200, d1.Attempts[1].StatusCode)
+	requireSucceededOnSecond(t, getDelivery(t, s, "d1"))
 }
 
 // testDeliveryUpdateClaimRejected checks that a rejected update changes
