@@ -21,6 +21,10 @@ type claimer struct {
 	token   string
 	taken   []string // one subscription ID per slot the current claim took
 	exclude func(subID string) bool
+	// held is the subscription whose slot updateClaim gives back once the
+	// store has applied the update, at the claim's first Exclude call, or
+	// after the call when nothing was due.
+	held string
 }
 
 func (d *Dispatcher) newClaimer(token string) *claimer {
@@ -40,9 +44,16 @@ func (c *claimer) claim(ctx context.Context, limit int) ([]*Delivery, error) {
 
 // updateClaim records u and leases the next due delivery in one store
 // operation (DeliveryUpdateClaimer). A rejected update (ErrLeaseLost or
-// ErrNotFound) still claims.
-func (c *claimer) updateClaim(ctx context.Context, u DeliveryUpdate) ([]*Delivery, error) {
+// ErrNotFound) still claims. The slot that the attempt held for subID is
+// given back inside the operation, after the update: the claim may take it
+// again for the subscription's next delivery.
+func (c *claimer) updateClaim(ctx context.Context, u DeliveryUpdate, subID string) ([]*Delivery, error) {
+	c.held = subID
 	ds, err := c.d.updateClaimer.DeliveryUpdateClaim(ctx, u, c.params(1))
+	if c.held != "" {
+		c.d.releaseSlot(c.held)
+		c.held = ""
+	}
 	if err != nil && !errors.Is(err, ErrLeaseLost) && !errors.Is(err, ErrNotFound) {
 		ds = nil
 	}
@@ -64,6 +75,10 @@ func (c *claimer) params(limit int) ClaimParams {
 // subscription when it has none left.
 func (c *claimer) reserve(subID string) bool {
 	d := c.d
+	if c.held != "" { // the store applied the update first
+		d.releaseSlot(c.held)
+		c.held = ""
+	}
 	d.subMu.Lock()
 	defer d.subMu.Unlock()
 	if d.perSub[subID] >= d.cfg.MaxInFlightPerSubscription {

@@ -266,8 +266,7 @@ func (d *Dispatcher) work(rs *runState, dl *Delivery) {
 	for {
 		for dl != nil {
 			o := d.deliver(rs, deadline, dl)
-			d.releaseSlot(dl.SubscriptionID)
-			dl = d.finish(rs, c, o)
+			dl = d.finish(rs, c, dl.SubscriptionID, o)
 		}
 		d.active.Add(-1)
 		select {
@@ -282,23 +281,36 @@ func (d *Dispatcher) work(rs *runState, dl *Delivery) {
 	}
 }
 
-// finish writes back the outcome of a worker's attempt and, unless
+// finish writes back the outcome of a worker's attempt for a delivery of
+// subscription subID, gives back the slot the attempt held, and, unless
 // claiming stopped, claims the worker's next delivery, which it returns (nil
-// when none is due). With a store that is a DeliveryUpdateClaimer both take
-// one store operation. A failed claim is left to the loop, which logs it
-// and waits before claiming again.
-func (d *Dispatcher) finish(rs *runState, c *claimer, o outcome) *Delivery {
+// when none is due). The slot is given back only once the outcome is
+// written, so that with MaxInFlightPerSubscription 1 the next attempt of a
+// subscription never starts before the last one is recorded. With a store
+// that is a DeliveryUpdateClaimer all three take one store operation, the
+// slot being given back inside it (see claimer.updateClaim); after a 410
+// Gone the subscription is disabled first, then the next delivery claimed.
+// A failed claim is left to the loop, which logs it and waits before
+// claiming again.
+func (d *Dispatcher) finish(rs *runState, c *claimer, subID string, o outcome) *Delivery {
 	claiming := rs.claimCtx.Err() == nil
 	var ds []*Delivery
-	if o.record && claiming && d.updateClaimer != nil {
+	if o.record && claiming && d.updateClaimer != nil && o.gone == nil {
 		o.update.UpdatedAt = d.now()
 		var err error
-		ds, err = c.updateClaim(rs.recordCtx, o.update)
+		ds, err = c.updateClaim(rs.recordCtx, o.update, subID)
 		d.recorded(rs.recordCtx, o, err)
+		if len(ds) > 0 && rs.claimCtx.Err() != nil {
+			// Claiming stopped during the call, which ran in recordCtx:
+			// the next run sends what it claimed.
+			d.giveBack(rs, ds)
+			return nil
+		}
 	} else {
 		if o.record {
 			d.record(rs.recordCtx, o)
 		}
+		d.releaseSlot(subID)
 		if claiming {
 			ds, _ = c.claim(rs.claimCtx, 1)
 		}
