@@ -391,12 +391,12 @@ func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delive
 	update.Attempt = &attempt
 	update.AttemptCount = dl.AttemptCount + 1
 	update.LastError = attempt.Error
-	o := outcome{update: update, record: true, log: log}
+	var gone *Subscription
 	switch code := attempt.StatusCode; {
 	case attempt.Error == "" && code >= 200 && code < 300:
 		update.State = DeliverySucceeded
 	case code == http.StatusGone:
-		update.State, o.gone = DeliveryFailed, sub
+		update.State, gone = DeliveryFailed, sub
 		update.LastError = "receiver answered 410 Gone: subscription disabled"
 	case update.AttemptCount >= d.cfg.MaxAttempts:
 		update.State = DeliveryFailed
@@ -414,8 +414,7 @@ func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delive
 		}
 		update.NextAttemptAt = d.now().Add(delay)
 	}
-	o.update = update
-	return o
+	return outcome{update: update, record: true, log: log, gone: gone}
 }
 
 // release gives back a claimed delivery that was not attempted (a stop
@@ -443,6 +442,9 @@ func (d *Dispatcher) recorded(ctx context.Context, o outcome, err error) {
 	switch {
 	case errors.Is(err, ErrLeaseLost):
 		log.WarnContext(ctx, "delivery changed while it was attempted (its lease expired, or its subscription was deleted or it was reset); this outcome is not recorded", "state", u.State)
+		return
+	case errors.Is(err, ErrNotFound):
+		log.WarnContext(ctx, "delivery is no longer stored (purged while it was attempted); this outcome is not recorded", "state", u.State)
 		return
 	case err != nil:
 		log.ErrorContext(ctx, "recording delivery outcome failed; attempted again when its lease expires", "error", err)

@@ -56,8 +56,9 @@
 // run.
 //
 // Each attempt sends the subscription's method to its URL with the body
-// {"id","type","timestamp","data"}, built once per event by Publish and
-// shared by all its deliveries, and the headers content-type
+// {"id","type","timestamp","data"} (built once by Publish and shared by
+// all the event's deliveries while the store keeps the event as Publish gave
+// it, as memstore does), and the headers content-type
 // (application/json), user-agent (hooksmith/Version), webhook-id,
 // webhook-timestamp and webhook-signature, plus the subscription's own
 // headers. Then:

@@ -13,9 +13,10 @@ import (
 // with the event's data inside it: Event.Data is then a subslice of the
 // envelope, so keeping both costs a store no more than keeping the data,
 // and every delivery of the event, to one subscription or to a thousand,
-// sends those same bytes without building them again. An event read back
-// from a store that encodes events (boltstore) has no built envelope: its
-// deliveries build one each, with marshalEnvelope.
+// sends those same bytes without building them again. An event without
+// push deliveries gets none (nothing would send it), and an event read
+// back from a store that encodes events (boltstore) has lost it: their
+// deliveries, if any, build one each, with marshalEnvelope.
 
 // envelope is the default request body.
 type envelope struct {
@@ -38,13 +39,9 @@ func newEnvelope(e *Event) ([]byte, json.RawMessage) {
 	if !verbatimEnvelope(e) {
 		return nil, append(json.RawMessage(nil), e.Data...)
 	}
-	b := make([]byte, 0, len(e.ID)+len(e.Type)+len(e.Data)+envelopeOverhead)
-	b = appendEnvelopeHead(b, e)
-	start := len(b)
-	b = append(b, e.Data...)
-	end := len(b)
-	b = append(b, '}')
-	return b, json.RawMessage(b[start:end:end])
+	b := appendVerbatimEnvelope(e)
+	end := len(b) - 1 // before the closing brace
+	return b, json.RawMessage(b[end-len(e.Data) : end : end])
 }
 
 // builtEnvelope returns the envelope Publish built for ev, or nil when it
@@ -109,10 +106,16 @@ func marshalEnvelope(ev *Event) ([]byte, error) {
 	if !verbatimEnvelope(ev) {
 		return json.Marshal(envelope{ID: ev.ID, Type: ev.Type, Timestamp: ev.Timestamp.UTC(), Data: ev.Data})
 	}
-	b := make([]byte, 0, len(ev.ID)+len(ev.Type)+len(ev.Data)+envelopeOverhead)
-	b = appendEnvelopeHead(b, ev)
-	b = append(b, ev.Data...)
-	return append(b, '}'), nil
+	return appendVerbatimEnvelope(ev), nil
+}
+
+// appendVerbatimEnvelope returns a new envelope of e, which
+// verbatimEnvelope accepts, in an array of its exact size.
+func appendVerbatimEnvelope(e *Event) []byte {
+	b := make([]byte, 0, len(e.ID)+len(e.Type)+len(e.Data)+envelopeOverhead)
+	b = appendEnvelopeHead(b, e)
+	b = append(b, e.Data...)
+	return append(b, '}')
 }
 
 // verbatimString reports whether json.Marshal writes s as it is, between

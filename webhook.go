@@ -235,9 +235,13 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 		})
 	}
 	// The store may keep what EventInsert is given: copy what the caller
-	// still holds (Data and Metadata), once. The copy of Data goes into
-	// the envelope that every delivery of the event sends.
-	e.envelope, e.Data = newEnvelope(&e)
+	// still holds (Data and Metadata), once. With push deliveries to make,
+	// the copy of Data goes into the envelope they all send.
+	if len(deliveries) > 0 {
+		e.envelope, e.Data = newEnvelope(&e)
+	} else {
+		e.Data = append(json.RawMessage(nil), e.Data...)
+	}
 	e.Metadata = cloneMap(e.Metadata)
 	id, tenant := e.ID, e.Tenant
 	err = d.store.EventInsert(ctx, &e, deliveries, feed)
