@@ -71,10 +71,16 @@ func (b *rxBundle) signed(t *testing.T, id string, body []byte) *http.Request {
 	return req
 }
 
+// rxClient sends the tests' requests over a transport of its own:
+// httptest.Server.Close closes the idle connections of
+// http.DefaultTransport, which would break a parallel test's request that
+// was about to reuse one.
+var rxClient = &http.Client{Transport: &http.Transport{}}
+
 // do sends req and returns the status and body.
 func rxDo(t *testing.T, req *http.Request) (int, string) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := rxClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -279,7 +285,7 @@ func TestReceiverConcurrentDuplicateRunsOnce(t *testing.T) {
 	})
 	first := make(chan int, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(b.signed(t, "msg_1", []byte(rxBody)))
+		resp, err := rxClient.Do(b.signed(t, "msg_1", []byte(rxBody)))
 		if err != nil {
 			first <- 0
 			return
@@ -310,7 +316,7 @@ func TestReceiverPanicReleasesClaim(t *testing.T) {
 	t.Parallel()
 	b := rxSetup(t, nil)
 	b.setFn(func(context.Context, webhook.Event) error { panic("bug") })
-	_, err := http.DefaultClient.Do(b.signed(t, "msg_1", []byte(rxBody)))
+	_, err := rxClient.Do(b.signed(t, "msg_1", []byte(rxBody)))
 	require.Error(t, err, "net/http drops the connection of a panicking handler")
 	b.setFn(func(context.Context, webhook.Event) error { return nil })
 	status, _ := rxDo(t, b.signed(t, "msg_1", []byte(rxBody)))

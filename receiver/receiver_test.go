@@ -295,7 +295,9 @@ func TestHandlers(t *testing.T) {
 				req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(tt.body))
 				require.NoError(t, err)
 				req.Header = h
-				resp, err := http.DefaultClient.Do(req)
+				// The server's own client: another subtest's srv.Close
+				// closes http.DefaultTransport's idle connections.
+				resp, err := srv.Client().Do(req)
 				require.NoError(t, err)
 				resp.Body.Close()
 				return resp.StatusCode
