@@ -26,6 +26,16 @@ type idGen struct {
 
 // next returns a new ID for prefix at now.
 func (g *idGen) next(prefix string, now time.Time) string {
+	var buf [48]byte // prefixes are short: one allocation, the string
+	return string(g.append(buf[:0], prefix, now))
+}
+
+// idLen is the length of an ID of prefix.
+func idLen(prefix string) int { return len(prefix) + 1 + idEncoding.EncodedLen(16) }
+
+// append appends a new ID for prefix at now to b, so that a caller making
+// several IDs can keep them in one string.
+func (g *idGen) append(b []byte, prefix string, now time.Time) []byte {
 	ms := uint64(max(now.UnixMilli(), 0))
 	g.mu.Lock()
 	if ms <= g.lastMS {
@@ -45,7 +55,6 @@ func (g *idGen) next(prefix string, now time.Time) string {
 	binary.BigEndian.PutUint64(raw[0:8], ms<<16|uint64(g.hi))
 	binary.BigEndian.PutUint64(raw[8:16], g.lo)
 	g.mu.Unlock()
-	var buf [48]byte // prefixes are short: one allocation, the string
-	b := append(append(buf[:0], prefix...), '_')
-	return string(idEncoding.AppendEncode(b, raw[:]))
+	b = append(append(b, prefix...), '_')
+	return idEncoding.AppendEncode(b, raw[:])
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,8 +201,14 @@ func (d *Dispatcher) notify() {
 // returns a result with Duplicate set and a nil error.
 func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error) {
 	now := d.now()
+	// The IDs Publish makes share one string, and its records one
+	// allocation (see newRecords).
+	var ids strings.Builder
+	var scratch [48]byte
 	if e.ID == "" {
-		e.ID = d.ids.next("evt", now)
+		ids.Grow(idLen("evt") + idLen("dlv")) // the usual event: one delivery
+		ids.Write(d.ids.append(scratch[:0], "evt", now))
+		e.ID = ids.String()
 	}
 	if err := e.normalize(now); err != nil {
 		return PublishResult{}, err
@@ -210,19 +217,31 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 	if err != nil {
 		return PublishResult{}, fmt.Errorf("webhook: publish %s: match subscriptions: %w", e.ID, err)
 	}
+	push := 0
+	for _, s := range subs {
+		if s.Mode != ModePull {
+			push++
+		}
+	}
+	ev, records, deliveries := newRecords(push)
 	var (
-		deliveries = make([]*Delivery, 0, len(subs))
-		ids        = make([]string, 0, len(subs))
-		feed       []*FeedEntry // pull subscriptions read the event with Poll
+		deliveryIDs = make([]string, 0, push)
+		feed        []*FeedEntry // pull subscriptions read the event with Poll
 	)
+	if push > 1 {
+		ids.Grow(push * idLen("dlv"))
+	}
 	for _, s := range subs {
 		if s.Mode == ModePull {
 			feed = append(feed, &FeedEntry{SubscriptionID: s.ID, EventID: e.ID, PublishedAt: now})
 			continue
 		}
-		id := d.ids.next("dlv", now)
-		ids = append(ids, id)
-		deliveries = append(deliveries, &Delivery{
+		from := ids.Len()
+		ids.Write(d.ids.append(scratch[:0], "dlv", now))
+		id := ids.String()[from:]
+		deliveryIDs = append(deliveryIDs, id)
+		dl := &records[len(deliveries)]
+		*dl = Delivery{
 			ID:             id,
 			EventID:        e.ID,
 			EventType:      e.Type,
@@ -232,7 +251,8 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 			NextAttemptAt:  now,
 			CreatedAt:      now,
 			UpdatedAt:      now,
-		})
+		}
+		deliveries = append(deliveries, dl)
 	}
 	// The store may keep what EventInsert is given: copy what the caller
 	// still holds (Data and Metadata), once. With push deliveries to make,
@@ -243,8 +263,9 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 		e.Data = append(json.RawMessage(nil), e.Data...)
 	}
 	e.Metadata = cloneMap(e.Metadata)
+	*ev = e
 	id, tenant := e.ID, e.Tenant
-	err = d.store.EventInsert(ctx, &e, deliveries, feed)
+	err = d.store.EventInsert(ctx, ev, deliveries, feed)
 	if errors.Is(err, ErrEventExists) {
 		// Event IDs are unique in the store, across tenants: only the same
 		// tenant's event is a duplicate; another tenant's is a conflict,
@@ -269,7 +290,27 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 			d.polls.wake(s.ID)
 		}
 	}
-	return PublishResult{EventID: id, DeliveryIDs: ids}, nil
+	return PublishResult{EventID: id, DeliveryIDs: deliveryIDs}, nil
+}
+
+// newRecords allocates what Publish gives the store for an event with n
+// push deliveries: the event, the deliveries and the slice that points to
+// them, which a store keeps (and frees) together. An event with one
+// delivery, the usual case, takes one allocation for all three.
+func newRecords(n int) (ev *Event, records []Delivery, deliveries []*Delivery) {
+	switch n {
+	case 0:
+		return new(Event), nil, nil
+	case 1:
+		r := new(struct {
+			ev  Event
+			dl  [1]Delivery
+			ptr [1]*Delivery
+		})
+		return &r.ev, r.dl[:], r.ptr[:0]
+	default:
+		return new(Event), make([]Delivery, n), make([]*Delivery, 0, n)
+	}
 }
 
 // runState is one run of the delivery loop, from Start to Shutdown.

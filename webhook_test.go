@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,11 +114,16 @@ func TestPublishMatchesPatternsAndTenants(t *testing.T) {
 	for _, id := range res.DeliveryIDs {
 		dl, err := b.d.DeliveryGet(ctx, id)
 		require.NoError(t, err)
+		require.Equal(t, id, dl.ID)
+		require.True(t, strings.HasPrefix(id, "dlv_"), id)
+		require.Len(t, id, len("dlv_")+26)
+		require.Equal(t, res.EventID, dl.EventID)
 		require.Equal(t, "acme", dl.Tenant)
 		require.Equal(t, webhook.DeliveryPending, dl.State)
 		subs = append(subs, dl.SubscriptionID)
 	}
 	require.ElementsMatch(t, []string{exact, prefix, all}, subs)
+	require.Len(t, slices.Compact(slices.Sorted(slices.Values(res.DeliveryIDs))), 3, "delivery IDs are unique")
 
 	require.Empty(t, b.publish(t, webhook.Event{Tenant: "initech", Type: "invoice.paid"}).DeliveryIDs)
 }
