@@ -65,24 +65,37 @@ type Store struct {
 	subs     map[string]*webhook.Subscription
 	byTenant map[string]*tenantSubs
 
-	events map[string]storedEvent
+	events map[string]*eventRecord
 	byTime []*webhook.Event // the events by Timestamp, then ID
 
 	feeds map[string]*feed // pull subscription ID -> its feed
 
 	deliveries map[string]*entry
-	bySub      map[string][]string  // subscription ID -> delivery IDs, as inserted
+	bySub      map[string][]*entry  // subscription ID -> its deliveries, as inserted
 	queues     map[string]*subQueue // subscription ID -> its pending deliveries
 	heads      headQueue            // the queues that are not empty
 }
 
-// storedEvent is an event with its deliveries: one map entry instead of two
-// for each Publish. deliveries is the slice EventInsert was given, which
-// the store owns.
-type storedEvent struct {
-	e          *webhook.Event
-	deliveries []*webhook.Delivery
-	feedRefs   int // entries of pull feeds that name it, kept by Purge
+// eventRecord is an event with its deliveries, which Purge removes
+// together. For an event with one delivery, the usual case, the record and
+// the entry are one allocation (see newEventRecord).
+type eventRecord struct {
+	e        *webhook.Event
+	entries  []entry // its deliveries, in the order EventInsert was given them
+	feedRefs int     // entries of pull feeds that name it, kept by Purge
+}
+
+// newEventRecord returns a record for e with n entries.
+func newEventRecord(e *webhook.Event, n int) *eventRecord {
+	if n == 1 {
+		r := new(struct {
+			rec eventRecord
+			one [1]entry
+		})
+		r.rec.e, r.rec.entries = e, r.one[:]
+		return &r.rec
+	}
+	return &eventRecord{e: e, entries: make([]entry, n)}
 }
 
 // tenantSubs indexes the subscriptions of one tenant. Every list holds
@@ -116,6 +129,9 @@ type subQueue struct {
 type entry struct {
 	d     *webhook.Delivery // Attempts holds the attempt log
 	index int               // in its subQueue, -1 when not queued
+	// first holds the first attempt that the log records, so that a
+	// delivery that succeeds at once needs no allocation for its log.
+	first [1]webhook.Attempt
 	// dueSec and dueNsec hold dueAt as the queue orders it: Unix seconds
 	// and nanoseconds, which compare faster than time.Time. Set by setDue
 	// whenever the delivery (re)enters its queue.
@@ -148,10 +164,10 @@ func New() *Store {
 	return &Store{
 		subs:       make(map[string]*webhook.Subscription),
 		byTenant:   make(map[string]*tenantSubs),
-		events:     make(map[string]storedEvent),
+		events:     make(map[string]*eventRecord),
 		feeds:      make(map[string]*feed),
 		deliveries: make(map[string]*entry),
-		bySub:      make(map[string][]string),
+		bySub:      make(map[string][]*entry),
 		queues:     make(map[string]*subQueue),
 	}
 }
@@ -264,8 +280,7 @@ func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 		delete(m.feeds, id)
 	}
 	m.unindex(s)
-	for _, did := range m.bySub[id] {
-		e := m.deliveries[did]
+	for _, e := range m.bySub[id] {
 		if e.d.State != webhook.DeliveryPending {
 			continue
 		}
@@ -369,15 +384,14 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		f.lastAt = at
 		refs++
 	}
-	m.events[e.ID] = storedEvent{e: stored, deliveries: deliveries, feedRefs: refs}
-	// An event's deliveries are removed together (Purge), so their entries
-	// can share one allocation.
-	entries := make([]entry, len(deliveries))
+	rec := newEventRecord(stored, len(deliveries))
+	rec.feedRefs = refs
+	m.events[e.ID] = rec
 	for i, d := range deliveries {
-		ent := &entries[i]
+		ent := &rec.entries[i]
 		ent.d, ent.index = d, -1
 		m.deliveries[d.ID] = ent
-		m.bySub[d.SubscriptionID] = append(m.bySub[d.SubscriptionID], d.ID)
+		m.bySub[d.SubscriptionID] = append(m.bySub[d.SubscriptionID], ent)
 		m.requeue(ent)
 	}
 	return nil
@@ -390,11 +404,11 @@ func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	se, ok := m.events[id]
+	rec, ok := m.events[id]
 	if !ok {
 		return nil, notFound("event", id)
 	}
-	return se.e, nil
+	return rec.e, nil
 }
 
 // compareEvents orders events by Timestamp, then ID.
@@ -627,6 +641,9 @@ func (m *Store) update(u webhook.DeliveryUpdate) error {
 	if u.Attempt != nil {
 		a := *u.Attempt
 		a.Number = len(e.d.Attempts) + 1
+		if cap(e.d.Attempts) == 0 {
+			e.d.Attempts = e.first[:0]
+		}
 		e.d.Attempts = append(e.d.Attempts, a)
 	}
 	e.d.State = u.State
@@ -693,30 +710,32 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var ids []string
+	var entries []*entry
 	switch {
 	case p.EventID != "":
-		for _, d := range m.events[p.EventID].deliveries {
-			ids = append(ids, d.ID)
+		if rec := m.events[p.EventID]; rec != nil {
+			for i := range rec.entries {
+				entries = append(entries, &rec.entries[i])
+			}
 		}
 	case p.SubscriptionID != "":
-		ids = slices.Clone(m.bySub[p.SubscriptionID])
+		entries = slices.Clone(m.bySub[p.SubscriptionID])
 	default:
-		ids = make([]string, 0, len(m.deliveries))
-		for id := range m.deliveries {
-			ids = append(ids, id)
+		entries = make([]*entry, 0, len(m.deliveries))
+		for _, e := range m.deliveries {
+			entries = append(entries, e)
 		}
 	}
-	sort.Strings(ids)
+	slices.SortFunc(entries, func(a, b *entry) int { return strings.Compare(a.d.ID, b.d.ID) })
 	var out []*webhook.Delivery
-	for _, id := range ids {
+	for _, e := range entries {
 		if p.Limit > 0 && len(out) >= p.Limit {
 			break
 		}
-		if id <= p.After && p.After != "" {
+		if e.d.ID <= p.After && p.After != "" {
 			continue
 		}
-		if e := m.deliveries[id]; p.Keep(e.d) {
+		if p.Keep(e.d) {
 			out = append(out, e.d.Clone())
 		}
 	}

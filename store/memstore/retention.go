@@ -49,21 +49,25 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 	}
 	end := sort.Search(len(m.byTime), func(i int) bool { return !m.byTime[i].Timestamp.Before(before) })
 	kept := make([]*webhook.Event, 0, end)
-	removed := make(map[string][]string) // subscription ID -> its removed deliveries
+	removed := make(map[string]map[*entry]bool) // subscription ID -> its removed deliveries
 	for _, e := range m.byTime[:end] {
-		se := m.events[e.ID]
-		if se.feedRefs > 0 || slices.ContainsFunc(se.deliveries, func(d *webhook.Delivery) bool {
-			return d.State == webhook.DeliveryPending
-		}) {
+		rec := m.events[e.ID]
+		if rec.feedRefs > 0 || rec.pending() {
 			kept = append(kept, e)
 			continue
 		}
-		for _, d := range se.deliveries {
-			removed[d.SubscriptionID] = append(removed[d.SubscriptionID], d.ID)
-			res.Attempts += len(d.Attempts)
-			delete(m.deliveries, d.ID)
+		for i := range rec.entries {
+			en := &rec.entries[i]
+			gone := removed[en.d.SubscriptionID]
+			if gone == nil {
+				gone = make(map[*entry]bool)
+				removed[en.d.SubscriptionID] = gone
+			}
+			gone[en] = true
+			res.Attempts += len(en.d.Attempts)
+			delete(m.deliveries, en.d.ID)
 		}
-		res.Deliveries += len(se.deliveries)
+		res.Deliveries += len(rec.entries)
 		res.Events++
 		delete(m.events, e.ID)
 	}
@@ -71,12 +75,8 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 		return res, nil
 	}
 	m.byTime = append(kept, m.byTime[end:]...) // a new array: the old one is freed
-	for sub, ids := range removed {
-		gone := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			gone[id] = true
-		}
-		left := slices.DeleteFunc(m.bySub[sub], func(id string) bool { return gone[id] })
+	for sub, gone := range removed {
+		left := slices.DeleteFunc(m.bySub[sub], func(e *entry) bool { return gone[e] })
 		if len(left) == 0 {
 			delete(m.bySub, sub)
 		} else {
@@ -86,12 +86,19 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 	return res, nil
 }
 
+// pending reports whether one of the record's deliveries is pending.
+func (r *eventRecord) pending() bool {
+	for i := range r.entries {
+		if r.entries[i].d.State == webhook.DeliveryPending {
+			return true
+		}
+	}
+	return false
+}
+
 // unref counts one feed entry naming event id fewer.
 func (m *Store) unref(id string) {
-	se, ok := m.events[id]
-	if !ok {
-		return
+	if rec, ok := m.events[id]; ok {
+		rec.feedRefs--
 	}
-	se.feedRefs--
-	m.events[id] = se
 }
