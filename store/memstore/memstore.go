@@ -339,6 +339,7 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	rec := newEventRecord(e, len(deliveries)) // before the lock: see claimed
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.events[e.ID]; ok {
@@ -384,7 +385,6 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		f.lastAt = at
 		refs++
 	}
-	rec := newEventRecord(stored, len(deliveries))
 	rec.feedRefs = refs
 	m.events[e.ID] = rec
 	for i, d := range deliveries {
@@ -547,18 +547,75 @@ func (m *Store) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*we
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.claim(p), nil
+	var c claimed
+	func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.claim(p, &c)
+	}()
+	return c.result(), nil
 }
 
-// claim is DeliveryClaim with m.mu held.
-func (m *Store) claim(p webhook.ClaimParams) []*webhook.Delivery {
+// claimed holds the copies of what a claim leased, which it makes with the
+// store locked, on the caller's stack for up to claimedOnStack of them: the
+// copies returned are allocated once the store is unlocked. Allocating with
+// the lock held would make every other call wait whenever the allocation
+// has to help the garbage collector first.
+type claimed struct {
+	n     int
+	small [claimedOnStack]webhook.Delivery
+	more  []*webhook.Delivery // beyond small, allocated under the lock
+}
+
+// claimedOnStack covers a worker's claims, which take one delivery, and
+// most of the loop's.
+const claimedOnStack = 4
+
+// add copies d, without its attempt log, as claims return it.
+func (c *claimed) add(d *webhook.Delivery) {
+	if c.n < len(c.small) {
+		c.small[c.n] = *d
+		c.small[c.n].Attempts = nil
+		c.n++
+		return
+	}
+	c.more = append(c.more, withoutAttempts(d))
+}
+
+// result returns the claimed deliveries, in the order claimed. One
+// delivery, a worker's usual claim, takes one allocation.
+func (c *claimed) result() []*webhook.Delivery {
+	if c.n == 0 {
+		return nil
+	}
 	var (
-		claimed []*entry
-		touched []*subQueue // set aside, or emptied by the claim
+		vals []webhook.Delivery
+		out  []*webhook.Delivery
 	)
-	for len(claimed) < p.Limit && m.heads.Len() > 0 {
+	if c.n == 1 && c.more == nil {
+		r := new(struct {
+			v [1]webhook.Delivery
+			p [1]*webhook.Delivery
+		})
+		vals, out = r.v[:], r.p[:0]
+	} else {
+		vals, out = make([]webhook.Delivery, c.n), make([]*webhook.Delivery, 0, c.n+len(c.more))
+	}
+	copy(vals, c.small[:c.n])
+	for i := range vals {
+		out = append(out, &vals[i])
+	}
+	return append(out, c.more...)
+}
+
+// claim is DeliveryClaim with m.mu held; it adds what it claims to c.
+func (m *Store) claim(p webhook.ClaimParams, c *claimed) {
+	var (
+		entries  = make([]*entry, 0, claimedOnStack)
+		touchBuf [claimedOnStack]*subQueue
+		touched  = touchBuf[:0] // set aside, or emptied by the claim
+	)
+	for len(entries) < p.Limit && m.heads.Len() > 0 {
 		q := m.heads[0]
 		e := q.due[0]
 		if e.dueAt().After(p.Now) {
@@ -571,7 +628,7 @@ func (m *Store) claim(p webhook.ClaimParams) []*webhook.Delivery {
 		}
 		heap.Pop(&q.due)
 		e.d.LeaseToken, e.d.LeasedUntil = p.LeaseToken, p.LeasedUntil
-		claimed = append(claimed, e)
+		entries = append(entries, e)
 		if q.due.Len() == 0 {
 			heap.Pop(&m.heads)
 			touched = append(touched, q)
@@ -579,18 +636,16 @@ func (m *Store) claim(p webhook.ClaimParams) []*webhook.Delivery {
 			heap.Fix(&m.heads, 0)
 		}
 	}
-	out := make([]*webhook.Delivery, len(claimed))
-	for i, e := range claimed {
+	for _, e := range entries {
 		q := m.queues[e.d.SubscriptionID]
 		e.setDue()
 		heap.Push(&q.due, e)
 		m.fixHead(q)
-		out[i] = withoutAttempts(e.d)
+		c.add(e.d)
 	}
 	for _, q := range touched {
 		m.fixHead(q)
 	}
-	return out
 }
 
 // DeliveryNextDue returns the earliest effective due time of a pending
@@ -664,10 +719,15 @@ func (m *Store) DeliveryUpdateClaim(ctx context.Context, u webhook.DeliveryUpdat
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	err := m.update(u)
-	return m.claim(p), err
+	var c claimed
+	err := func() error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		err := m.update(u)
+		m.claim(p, &c)
+		return err
+	}()
+	return c.result(), err
 }
 
 // DeliveryRelease clears a lease so the delivery is claimable again at its

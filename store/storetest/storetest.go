@@ -635,19 +635,22 @@ func testClaimOrder(t *testing.T, s webhook.Store) {
 		t0.Add(-3*time.Minute), // d3
 		t0,                     // d4: due exactly now
 		t0.Add(-time.Minute),   // d5
+		t0.Add(-4*time.Minute), // d6
 	)
 	got, err := s.DeliveryClaim(t.Context(), webhook.ClaimParams{
 		Now: t0, Limit: 10, LeaseToken: "lease_1", LeasedUntil: t0.Add(time.Minute),
 	})
 	require.NoError(t, err)
-	require.Equal(t, []string{"d3", "d1", "d5", "d4"}, ids(got), "due deliveries, earliest first; d2 is not due")
+	require.Equal(t, []string{"d6", "d3", "d1", "d5", "d4"}, ids(got), "due deliveries, earliest first; d2 is not due")
 	for _, d := range got {
 		require.Equal(t, "lease_1", d.LeaseToken)
 		require.True(t, d.LeasedUntil.Equal(t0.Add(time.Minute)), "LeasedUntil = %v", d.LeasedUntil)
 		require.Equal(t, webhook.DeliveryPending, d.State)
 		require.Empty(t, d.Attempts)
+		d.State, d.LeaseToken = webhook.DeliveryFailed, "changed by the caller" // a copy: the store keeps its own
 		stored := getDelivery(t, s, d.ID)
 		require.Equal(t, "lease_1", stored.LeaseToken, "the lease must be stored")
+		require.Equal(t, webhook.DeliveryPending, stored.State)
 		require.True(t, stored.LeasedUntil.Equal(t0.Add(time.Minute)))
 	}
 	require.Equal(t, []string{"d2"}, ids(claim(t, s, t0.Add(time.Second), 10, "lease_2")))
