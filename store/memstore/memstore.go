@@ -3,11 +3,16 @@
 //
 // # Basics
 //
-// New returns an empty Store. Its methods are safe for concurrent use: one
-// read-write mutex guards everything, and no call blocks on anything but
-// that mutex. The reads on the delivery path (SubscriptionGet, EventGet,
-// SubscriptionMatch) share it, so workers reading do not wait for each
-// other.
+// New returns an empty Store. Its methods are safe for concurrent use, and
+// no call blocks on anything but the store's locks. There are three: one
+// for the subscriptions, one for the events and pull feeds, and one for
+// the deliveries and their queues. The reads on the delivery path
+// (SubscriptionGet, SubscriptionMatch, EventGet) share the first two and
+// never wait for the workers' claims and outcomes, which take only the
+// third; Publish takes it only to add the deliveries. Calls that change
+// what several locks guard (EventInsert, SubscriptionDelete, Purge) hold
+// them together, so every call still sees the store in one consistent
+// state.
 // It follows the ownership rules of webhook.Store to spare copies on the
 // delivery path: it keeps what EventInsert is given as it is, and
 // SubscriptionGet, SubscriptionMatch and EventGet return the values it
@@ -60,7 +65,13 @@ import (
 // Store is an in-memory webhook.Store. Create one with New; the zero value
 // is not usable.
 type Store struct {
-	mu sync.RWMutex
+	// Three locks, taken in this order when a call needs several, so
+	// that the reads of the delivery path (subscriptions, events) never
+	// wait for the workers' claims and outcomes (the queue), nor these
+	// for the readers.
+	subMu sync.RWMutex // the subscriptions and their indexes
+	evMu  sync.RWMutex // the events, the pull feeds, eventRecord.feedRefs
+	mu    sync.Mutex   // the deliveries, their queues and their state
 
 	subs     map[string]*webhook.Subscription
 	byTenant map[string]*tenantSubs
@@ -159,6 +170,20 @@ var (
 	_ webhook.DeliveryUpdateClaimer = (*Store)(nil)
 )
 
+// lockAll takes the three locks, for a call that changes what each guards
+// in one step.
+func (m *Store) lockAll() {
+	m.subMu.Lock()
+	m.evMu.Lock()
+	m.mu.Lock()
+}
+
+func (m *Store) unlockAll() {
+	m.mu.Unlock()
+	m.evMu.Unlock()
+	m.subMu.Unlock()
+}
+
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
@@ -177,8 +202,8 @@ func (m *Store) SubscriptionInsert(ctx context.Context, s *webhook.Subscription)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.subMu.Lock()
+	defer m.subMu.Unlock()
 	if _, ok := m.subs[s.ID]; ok {
 		return fmt.Errorf("memstore: subscription %q already exists: IDs must be unique", s.ID)
 	}
@@ -194,8 +219,8 @@ func (m *Store) SubscriptionGet(ctx context.Context, id string) (*webhook.Subscr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	m.subMu.RLock()
+	defer m.subMu.RUnlock()
 	s, ok := m.subs[id]
 	if !ok {
 		return nil, notFound("subscription", id)
@@ -209,8 +234,8 @@ func (m *Store) SubscriptionList(ctx context.Context, p webhook.SubscriptionList
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.subMu.RLock()
+	defer m.subMu.RUnlock()
 	var ids []string
 	if p.Tenant != "" {
 		if t := m.byTenant[p.Tenant]; t != nil {
@@ -245,8 +270,8 @@ func (m *Store) SubscriptionUpdate(ctx context.Context, s *webhook.Subscription)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.subMu.Lock()
+	defer m.subMu.Unlock()
 	old, ok := m.subs[s.ID]
 	if !ok {
 		return notFound("subscription", s.ID)
@@ -266,8 +291,8 @@ func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lockAll()
+	defer m.unlockAll()
 	s, ok := m.subs[id]
 	if !ok {
 		return notFound("subscription", id)
@@ -300,8 +325,8 @@ func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	m.subMu.RLock()
+	defer m.subMu.RUnlock()
 	t := m.byTenant[tenant]
 	if t == nil {
 		return nil, nil
@@ -339,21 +364,19 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	rec := newEventRecord(e, len(deliveries)) // before the lock: see claimed
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	// Allocate before locking: see claimed.
+	rec := newEventRecord(e, len(deliveries))
+	if len(feedEntries) > 0 { // their subscriptions are read
+		m.subMu.RLock()
+		defer m.subMu.RUnlock()
+	}
+	m.evMu.Lock()
+	defer m.evMu.Unlock()
 	if _, ok := m.events[e.ID]; ok {
 		return fmt.Errorf("memstore: event %q: %w", e.ID, webhook.ErrEventExists)
 	}
-	for i, d := range deliveries {
-		if _, ok := m.deliveries[d.ID]; ok {
-			return fmt.Errorf("memstore: event %q: delivery %q already exists: delivery IDs must be unique", e.ID, d.ID)
-		}
-		for _, o := range deliveries[:i] {
-			if o.ID == d.ID {
-				return fmt.Errorf("memstore: event %q: delivery %q given twice: delivery IDs must be unique", e.ID, d.ID)
-			}
-		}
+	if err := m.insertDeliveries(e.ID, rec, deliveries); err != nil {
+		return err
 	}
 	stored := e
 	refs := 0
@@ -387,6 +410,27 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	}
 	rec.feedRefs = refs
 	m.events[e.ID] = rec
+	return nil
+}
+
+// insertDeliveries stores the deliveries of event evID in the entries of
+// rec and queues them, under the queue lock, which it holds only for that:
+// EventInsert holds m.evMu meanwhile, so a worker that claims one of them
+// at once reads the event only once it is stored too. A delivery ID
+// already stored or given twice stores nothing.
+func (m *Store) insertDeliveries(evID string, rec *eventRecord, deliveries []*webhook.Delivery) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, d := range deliveries {
+		if _, ok := m.deliveries[d.ID]; ok {
+			return fmt.Errorf("memstore: event %q: delivery %q already exists: delivery IDs must be unique", evID, d.ID)
+		}
+		for _, o := range deliveries[:i] {
+			if o.ID == d.ID {
+				return fmt.Errorf("memstore: event %q: delivery %q given twice: delivery IDs must be unique", evID, d.ID)
+			}
+		}
+	}
 	for i, d := range deliveries {
 		ent := &rec.entries[i]
 		ent.d, ent.index = d, -1
@@ -402,8 +446,8 @@ func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	m.evMu.RLock()
+	defer m.evMu.RUnlock()
 	rec, ok := m.events[id]
 	if !ok {
 		return nil, notFound("event", id)
@@ -427,8 +471,8 @@ func (m *Store) EventList(ctx context.Context, q webhook.EventQuery) ([]*webhook
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.evMu.RLock()
+	defer m.evMu.RUnlock()
 	var out []*webhook.Event
 	take := func(e *webhook.Event) bool {
 		if q.Limit > 0 && len(out) >= q.Limit {
@@ -472,8 +516,8 @@ func (m *Store) FeedRead(ctx context.Context, p webhook.FeedReadParams) (*webhoo
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.evMu.RLock()
+	defer m.evMu.RUnlock()
 	page := &webhook.FeedPage{After: p.After}
 	f := m.feeds[p.SubscriptionID]
 	if f == nil {
@@ -513,8 +557,10 @@ func (m *Store) FeedCommit(ctx context.Context, subscriptionID string, seq uint6
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.subMu.RLock()
+	defer m.subMu.RUnlock()
+	m.evMu.Lock()
+	defer m.evMu.Unlock()
 	if _, ok := m.subs[subscriptionID]; !ok {
 		return notFound("subscription", subscriptionID)
 	}
@@ -768,6 +814,8 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	m.evMu.RLock()
+	defer m.evMu.RUnlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var entries []*entry

@@ -34,6 +34,8 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
+	m.evMu.Lock()
+	defer m.evMu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, f := range m.feeds {
