@@ -9,10 +9,10 @@
 // the deliveries and their queues. The reads on the delivery path
 // (SubscriptionGet, SubscriptionMatch, EventGet) share the first two and
 // never wait for the workers' claims and outcomes, which take only the
-// third; Publish takes it only to add the deliveries. Calls that change
-// what several locks guard (EventInsert, SubscriptionDelete, Purge) hold
-// them together, so every call still sees the store in one consistent
-// state.
+// third. Calls that change what several locks guard (EventInsert,
+// SubscriptionDelete, Purge) hold them together, so every call still sees
+// the store in one consistent state; EventInsert holds the event lock only
+// while it writes, after it has the queue's.
 // It follows the ownership rules of webhook.Store to spare copies on the
 // delivery path: it keeps what EventInsert is given as it is, and
 // SubscriptionGet, SubscriptionMatch and EventGet return the values it
@@ -68,10 +68,11 @@ type Store struct {
 	// Three locks, taken in this order when a call needs several, so
 	// that the reads of the delivery path (subscriptions, events) never
 	// wait for the workers' claims and outcomes (the queue), nor these
-	// for the readers.
+	// for the readers. The event lock comes last, so that EventInsert
+	// holds it only while it writes, not while it waits for the queue.
 	subMu sync.RWMutex // the subscriptions and their indexes
-	evMu  sync.RWMutex // the events, the pull feeds, eventRecord.feedRefs
 	mu    sync.Mutex   // the deliveries, their queues and their state
+	evMu  sync.RWMutex // the events, the pull feeds, eventRecord.feedRefs
 
 	subs     map[string]*webhook.Subscription
 	byTenant map[string]*tenantSubs
@@ -174,13 +175,13 @@ var (
 // in one step.
 func (m *Store) lockAll() {
 	m.subMu.Lock()
-	m.evMu.Lock()
 	m.mu.Lock()
+	m.evMu.Lock()
 }
 
 func (m *Store) unlockAll() {
-	m.mu.Unlock()
 	m.evMu.Unlock()
+	m.mu.Unlock()
 	m.subMu.Unlock()
 }
 
@@ -355,8 +356,8 @@ func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string)
 	return out, nil
 }
 
-// EventInsert stores e, its deliveries and copies of its feed entries under
-// one lock; it keeps e and the deliveries as they are (webhook.Store
+// EventInsert stores e, its deliveries and copies of its feed entries in
+// one step, holding the locks they need together; it keeps e and the deliveries as they are (webhook.Store
 // ownership). When an event with the same ID exists, or a delivery ID is
 // already stored, it stores nothing; the first case wraps
 // webhook.ErrEventExists.
@@ -370,6 +371,8 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		m.subMu.RLock()
 		defer m.subMu.RUnlock()
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.evMu.Lock()
 	defer m.evMu.Unlock()
 	if _, ok := m.events[e.ID]; ok {
@@ -414,13 +417,10 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 }
 
 // insertDeliveries stores the deliveries of event evID in the entries of
-// rec and queues them, under the queue lock, which it holds only for that:
-// EventInsert holds m.evMu meanwhile, so a worker that claims one of them
-// at once reads the event only once it is stored too. A delivery ID
-// already stored or given twice stores nothing.
+// rec and queues them, with m.mu and m.evMu held: a worker that claims one
+// of them at once can read the event only once it is stored too. A
+// delivery ID already stored or given twice stores nothing.
 func (m *Store) insertDeliveries(evID string, rec *eventRecord, deliveries []*webhook.Delivery) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for i, d := range deliveries {
 		if _, ok := m.deliveries[d.ID]; ok {
 			return fmt.Errorf("memstore: event %q: delivery %q already exists: delivery IDs must be unique", evID, d.ID)
@@ -814,10 +814,10 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.evMu.RLock()
-	defer m.evMu.RUnlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.evMu.RLock()
+	defer m.evMu.RUnlock()
 	var entries []*entry
 	switch {
 	case p.EventID != "":

@@ -34,10 +34,10 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	m.evMu.Lock()
-	defer m.evMu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.evMu.Lock()
+	defer m.evMu.Unlock()
 	for _, f := range m.feeds {
 		n := sort.Search(len(f.entries), func(i int) bool { return !f.entries[i].PublishedAt.Before(before) })
 		if n == 0 {
