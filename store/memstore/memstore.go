@@ -371,14 +371,20 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		m.subMu.RLock()
 		defer m.subMu.RUnlock()
 	}
+	// The deliveries go in first, under both locks; the queue lock is then
+	// given back, and the event written under the event lock alone. A
+	// worker that claims a delivery at once waits in EventGet until its
+	// event is written: no call sees one without the other.
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.evMu.Lock()
 	defer m.evMu.Unlock()
-	if _, ok := m.events[e.ID]; ok {
-		return fmt.Errorf("memstore: event %q: %w", e.ID, webhook.ErrEventExists)
-	}
-	if err := m.insertDeliveries(e.ID, rec, deliveries); err != nil {
+	if err := func() error {
+		defer m.mu.Unlock()
+		if _, ok := m.events[e.ID]; ok {
+			return fmt.Errorf("memstore: event %q: %w", e.ID, webhook.ErrEventExists)
+		}
+		return m.insertDeliveries(e.ID, rec, deliveries)
+	}(); err != nil {
 		return err
 	}
 	stored := e
@@ -417,9 +423,8 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 }
 
 // insertDeliveries stores the deliveries of event evID in the entries of
-// rec and queues them, with m.mu and m.evMu held: a worker that claims one
-// of them at once can read the event only once it is stored too. A
-// delivery ID already stored or given twice stores nothing.
+// rec and queues them, with m.mu and m.evMu held. A delivery ID already
+// stored or given twice stores nothing.
 func (m *Store) insertDeliveries(evID string, rec *eventRecord, deliveries []*webhook.Delivery) error {
 	for i, d := range deliveries {
 		if _, ok := m.deliveries[d.ID]; ok {
