@@ -53,6 +53,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"strings"
@@ -65,20 +66,26 @@ import (
 // Store is an in-memory webhook.Store. Create one with New; the zero value
 // is not usable.
 type Store struct {
-	// Three locks, taken in this order when a call needs several, so
-	// that the reads of the delivery path (subscriptions, events) never
-	// wait for the workers' claims and outcomes (the queue), nor these
-	// for the readers. The event lock comes last, so that EventInsert
-	// holds it only while it writes, not while it waits for the queue.
+	// The locks, taken in this order when a call needs several, so that
+	// the reads of the delivery path (subscriptions, events) never wait
+	// for the workers' claims and outcomes (the queue), nor these for
+	// the readers.
 	subMu sync.RWMutex // the subscriptions and their indexes
 	mu    sync.Mutex   // the deliveries, their queues and their state
-	evMu  sync.RWMutex // the events, the pull feeds, eventRecord.feedRefs
+	evMu  sync.RWMutex // the events (with the shard locks), the pull feeds, eventRecord.feedRefs
 
 	subs     map[string]*webhook.Subscription
 	byTenant map[string]*tenantSubs
 
-	events map[string]*eventRecord
-	byTime []*webhook.Event // the events by Timestamp, then ID
+	// events holds the event records by ID, split by a hash of the ID. A
+	// shard is written with evMu and its own lock held, and read with
+	// either: EventGet, the read of the delivery path, takes only the
+	// shard's, so that EventInsert, which holds the queue lock while it
+	// writes a shard, seldom waits for a reader (a writer that waits is
+	// parked, and may then wait its turn to run with the lock held).
+	events    [eventShards]eventShard
+	shardSeed maphash.Seed
+	byTime    []*webhook.Event // the events by Timestamp, then ID
 
 	feeds map[string]*feed // pull subscription ID -> its feed
 
@@ -87,6 +94,23 @@ type Store struct {
 	queues     map[string]*subQueue // subscription ID -> its pending deliveries
 	heads      headQueue            // the queues that are not empty
 }
+
+// eventShards is how many shards hold the event records.
+const eventShards = 64
+
+// eventShard is one shard of Store.events.
+type eventShard struct {
+	mu sync.RWMutex
+	m  map[string]*eventRecord
+}
+
+// eventShard returns the shard of event id.
+func (m *Store) eventShard(id string) *eventShard {
+	return &m.events[maphash.String(m.shardSeed, id)%eventShards]
+}
+
+// eventRecord returns the record of event id, or nil; m.evMu is held.
+func (m *Store) eventRecord(id string) *eventRecord { return m.eventShard(id).m[id] }
 
 // eventRecord is an event with its deliveries, which Purge removes
 // together. For an event with one delivery, the usual case, the record and
@@ -187,15 +211,19 @@ func (m *Store) unlockAll() {
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{
+	m := &Store{
 		subs:       make(map[string]*webhook.Subscription),
 		byTenant:   make(map[string]*tenantSubs),
-		events:     make(map[string]*eventRecord),
+		shardSeed:  maphash.MakeSeed(),
 		feeds:      make(map[string]*feed),
 		deliveries: make(map[string]*entry),
 		bySub:      make(map[string][]*entry),
 		queues:     make(map[string]*subQueue),
 	}
+	for i := range m.events {
+		m.events[i].m = make(map[string]*eventRecord)
+	}
+	return m
 }
 
 // SubscriptionInsert stores a copy of s. An ID already stored is an error.
@@ -371,19 +399,27 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		m.subMu.RLock()
 		defer m.subMu.RUnlock()
 	}
-	// The deliveries go in first, under both locks; the queue lock is then
-	// given back, and the event written under the event lock alone. A
-	// worker that claims a delivery at once waits in EventGet until its
-	// event is written: no call sees one without the other.
+	// The event's record and its deliveries go in under both locks, the
+	// record first, so that a worker that claims a delivery at once finds
+	// the event; the queue lock is then given back, and the rest written
+	// under the event lock alone, which every other reader of it waits for.
 	m.mu.Lock()
 	m.evMu.Lock()
 	defer m.evMu.Unlock()
 	if err := func() error {
 		defer m.mu.Unlock()
-		if _, ok := m.events[e.ID]; ok {
+		sh := m.eventShard(e.ID)
+		if _, ok := sh.m[e.ID]; ok {
 			return fmt.Errorf("memstore: event %q: %w", e.ID, webhook.ErrEventExists)
 		}
-		return m.insertDeliveries(e.ID, rec, deliveries)
+		if err := m.checkDeliveries(e.ID, deliveries); err != nil {
+			return err
+		}
+		sh.mu.Lock()
+		sh.m[e.ID] = rec
+		sh.mu.Unlock()
+		m.queueDeliveries(rec, deliveries)
+		return nil
 	}(); err != nil {
 		return err
 	}
@@ -417,15 +453,13 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 		f.lastAt = at
 		refs++
 	}
-	rec.feedRefs = refs
-	m.events[e.ID] = rec
+	rec.feedRefs = refs // EventGet, under the shard lock alone, reads only rec.e
 	return nil
 }
 
-// insertDeliveries stores the deliveries of event evID in the entries of
-// rec and queues them, with m.mu and m.evMu held. A delivery ID already
-// stored or given twice stores nothing.
-func (m *Store) insertDeliveries(evID string, rec *eventRecord, deliveries []*webhook.Delivery) error {
+// checkDeliveries reports a delivery ID of event evID already stored or
+// given twice; m.mu is held.
+func (m *Store) checkDeliveries(evID string, deliveries []*webhook.Delivery) error {
 	for i, d := range deliveries {
 		if _, ok := m.deliveries[d.ID]; ok {
 			return fmt.Errorf("memstore: event %q: delivery %q already exists: delivery IDs must be unique", evID, d.ID)
@@ -436,6 +470,12 @@ func (m *Store) insertDeliveries(evID string, rec *eventRecord, deliveries []*we
 			}
 		}
 	}
+	return nil
+}
+
+// queueDeliveries stores the deliveries in the entries of rec and queues
+// them; m.mu is held.
+func (m *Store) queueDeliveries(rec *eventRecord, deliveries []*webhook.Delivery) {
 	for i, d := range deliveries {
 		ent := &rec.entries[i]
 		ent.d, ent.index = d, -1
@@ -443,7 +483,6 @@ func (m *Store) insertDeliveries(evID string, rec *eventRecord, deliveries []*we
 		m.bySub[d.SubscriptionID] = append(m.bySub[d.SubscriptionID], ent)
 		m.requeue(ent)
 	}
-	return nil
 }
 
 // EventGet returns the stored event with the given ID, read-only.
@@ -451,9 +490,10 @@ func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.evMu.RLock()
-	defer m.evMu.RUnlock()
-	rec, ok := m.events[id]
+	sh := m.eventShard(id)
+	sh.mu.RLock()
+	rec, ok := sh.m[id]
+	sh.mu.RUnlock()
 	if !ok {
 		return nil, notFound("event", id)
 	}
@@ -546,7 +586,7 @@ func (m *Store) FeedRead(ctx context.Context, p webhook.FeedReadParams) (*webhoo
 	size := 0
 	for seq := page.After + 1; seq <= page.Last && len(page.Entries) < p.Limit; seq++ {
 		fe := f.entries[seq-1-f.trimmed]
-		ev := m.events[fe.EventID].e
+		ev := m.eventRecord(fe.EventID).e
 		size += len(ev.Data)
 		if p.MaxBytes > 0 && len(page.Entries) > 0 && size > p.MaxBytes {
 			break
@@ -826,7 +866,7 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 	var entries []*entry
 	switch {
 	case p.EventID != "":
-		if rec := m.events[p.EventID]; rec != nil {
+		if rec := m.eventRecord(p.EventID); rec != nil {
 			for i := range rec.entries {
 				entries = append(entries, &rec.entries[i])
 			}

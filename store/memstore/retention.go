@@ -53,7 +53,7 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 	kept := make([]*webhook.Event, 0, end)
 	removed := make(map[string]map[*entry]bool) // subscription ID -> its removed deliveries
 	for _, e := range m.byTime[:end] {
-		rec := m.events[e.ID]
+		rec := m.eventRecord(e.ID)
 		if rec.feedRefs > 0 || rec.pending() {
 			kept = append(kept, e)
 			continue
@@ -71,7 +71,10 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 		}
 		res.Deliveries += len(rec.entries)
 		res.Events++
-		delete(m.events, e.ID)
+		sh := m.eventShard(e.ID)
+		sh.mu.Lock()
+		delete(sh.m, e.ID)
+		sh.mu.Unlock()
 	}
 	if res.Events == 0 {
 		return res, nil
@@ -100,7 +103,7 @@ func (r *eventRecord) pending() bool {
 
 // unref counts one feed entry naming event id fewer.
 func (m *Store) unref(id string) {
-	if rec, ok := m.events[id]; ok {
+	if rec := m.eventRecord(id); rec != nil {
 		rec.feedRefs--
 	}
 }
