@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -943,4 +944,41 @@ func (b *testBundle) subscribeBearerRef(t *testing.T, url string) {
 	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{URL: url, EventTypes: []string{"*"},
 		Auth: &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "config://t"}}})
 	require.NoError(t, err)
+}
+
+// Shutdown closes the idle connections to receivers: a stopped Dispatcher
+// holds no sockets, and the next Start dials again.
+func TestShutdownClosesIdleConnections(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, nil)
+	closed := make(chan struct{}, 16)
+	rcv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	rcv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	rcv.Start()
+	t.Cleanup(rcv.Close)
+	b.subscribe(t, rcv.URL, "*")
+	require.NoError(t, b.d.Start(ctx))
+	b.publish(t, webhook.Event{Type: "a"})
+	require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
+	require.Empty(t, closed, "the connection is kept alive while the Dispatcher runs")
+
+	require.NoError(t, b.d.Shutdown(ctx))
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the receiver's connection was still open 10 s after Shutdown")
+	}
+
+	// The next run dials again.
+	require.NoError(t, b.d.Start(ctx))
+	t.Cleanup(func() { _ = b.d.Shutdown(context.Background()) })
+	b.publish(t, webhook.Event{Type: "a"})
+	require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
 }

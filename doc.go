@@ -196,7 +196,9 @@
 // Shutdown stops claiming, waits for in-flight attempts until its context
 // ends, then aborts the rest, leaving their deliveries pending without
 // counting an attempt. Nothing is lost: the next Start (or a Dispatcher in
-// the next process, with a durable store) delivers what is left.
+// the next process, with a durable store) delivers what is left. It then
+// closes the idle connections to receivers, so that a stopped Dispatcher
+// holds no sockets.
 //
 // # Logging
 //

@@ -359,7 +359,8 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 // Shutdown stops claiming deliveries and waits for in-flight attempts to
 // finish. When ctx ends first, it aborts them, leaves their deliveries
 // pending (no attempt is counted), and returns ctx's error. Nothing is
-// lost either way: a later Start delivers what is left.
+// lost either way: a later Start delivers what is left. It then closes
+// the idle connections to receivers.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.mu.Lock()
 	rs := d.run
@@ -386,6 +387,12 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	rs.unwatch()
 	rs.endRecords()
 	rs.abortWork()
+	// A stopped Dispatcher holds no connections: the idle ones, with
+	// their sockets and goroutines, would otherwise stay open until
+	// they time out. The next Start dials again.
+	if t, ok := d.transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
 	d.log.Info("delivery loop stopped", "graceful", err == nil)
 	return err
 }
