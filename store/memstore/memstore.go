@@ -4,15 +4,17 @@
 // # Basics
 //
 // New returns an empty Store. Its methods are safe for concurrent use, and
-// no call blocks on anything but the store's locks. There are three: one
-// for the subscriptions, one for the events and pull feeds, and one for
-// the deliveries and their queues. The reads on the delivery path
-// (SubscriptionGet, SubscriptionMatch, EventGet) share the first two and
-// never wait for the workers' claims and outcomes, which take only the
-// third. Calls that change what several locks guard (EventInsert,
-// SubscriptionDelete, Purge) hold them together, so every call still sees
-// the store in one consistent state; EventInsert holds the event lock only
-// while it writes, after it has the queue's.
+// no call blocks on anything but the store's locks: one for the
+// subscriptions, one for the events and pull feeds, one for the deliveries
+// and their queues, and one for each of 64 shards of the events. The reads
+// on the delivery path share a lock: SubscriptionGet and SubscriptionMatch
+// the subscriptions', EventGet its event's shard's. None of them takes the
+// queue lock, which the workers' claims and outcomes take alone, so they
+// do not wait for each other, except behind a call that changes the
+// subscriptions while it waits for the queue (SubscriptionDelete). A call
+// that changes what several locks guard (EventInsert, SubscriptionDelete,
+// Purge) takes them in one order and holds them until what a reader could
+// see changed is all done, so no call sees half of it.
 // It follows the ownership rules of webhook.Store to spare copies on the
 // delivery path: it keeps what EventInsert is given as it is, and
 // SubscriptionGet, SubscriptionMatch and EventGet return the values it
@@ -66,13 +68,14 @@ import (
 // Store is an in-memory webhook.Store. Create one with New; the zero value
 // is not usable.
 type Store struct {
-	// The locks, taken in this order when a call needs several, so that
-	// the reads of the delivery path (subscriptions, events) never wait
-	// for the workers' claims and outcomes (the queue), nor these for
-	// the readers.
+	// The locks, taken in this order when a call needs several
+	// (subMu, evMu, mu, then a shard's), so that the reads of the
+	// delivery path (subscriptions, events) do not take the queue lock
+	// that the workers' claims and outcomes take, and these never wait
+	// for a reader of the events.
 	subMu sync.RWMutex // the subscriptions and their indexes
-	mu    sync.Mutex   // the deliveries, their queues and their state
 	evMu  sync.RWMutex // the events (with the shard locks), the pull feeds, eventRecord.feedRefs
+	mu    sync.Mutex   // the deliveries, their queues and their state
 
 	subs     map[string]*webhook.Subscription
 	byTenant map[string]*tenantSubs
@@ -82,7 +85,9 @@ type Store struct {
 	// either: EventGet, the read of the delivery path, takes only the
 	// shard's, so that EventInsert, which holds the queue lock while it
 	// writes a shard, seldom waits for a reader (a writer that waits is
-	// parked, and may then wait its turn to run with the lock held).
+	// parked, and may then wait its turn to run with the lock held), and
+	// so that EventGet does not wait while EventInsert waits for the
+	// queue lock.
 	events    [eventShards]eventShard
 	shardSeed maphash.Seed
 	byTime    []*webhook.Event // the events by Timestamp, then ID
@@ -165,9 +170,6 @@ type subQueue struct {
 type entry struct {
 	d     *webhook.Delivery // Attempts holds the attempt log
 	index int               // in its subQueue, -1 when not queued
-	// first holds the first attempt that the log records, so that a
-	// delivery that succeeds at once needs no allocation for its log.
-	first [1]webhook.Attempt
 	// dueSec and dueNsec hold dueAt as the queue orders it: Unix seconds
 	// and nanoseconds, which compare faster than time.Time. Set by setDue
 	// whenever the delivery (re)enters its queue.
@@ -199,13 +201,13 @@ var (
 // in one step.
 func (m *Store) lockAll() {
 	m.subMu.Lock()
-	m.mu.Lock()
 	m.evMu.Lock()
+	m.mu.Lock()
 }
 
 func (m *Store) unlockAll() {
-	m.evMu.Unlock()
 	m.mu.Unlock()
+	m.evMu.Unlock()
 	m.subMu.Unlock()
 }
 
@@ -313,8 +315,8 @@ func (m *Store) SubscriptionUpdate(ctx context.Context, s *webhook.Subscription)
 }
 
 // SubscriptionDelete removes a subscription and cancels its pending
-// deliveries under one lock: no claim sees the subscription gone and its
-// deliveries still pending. A cancelled delivery loses its lease, so a
+// deliveries in one step, holding every lock: no claim sees the
+// subscription gone and its deliveries still pending. A cancelled delivery loses its lease, so a
 // worker holding it gets webhook.ErrLeaseLost when it reports back.
 func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time) error {
 	if err := ctx.Err(); err != nil {
@@ -385,7 +387,7 @@ func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string)
 }
 
 // EventInsert stores e, its deliveries and copies of its feed entries in
-// one step, holding the locks they need together; it keeps e and the deliveries as they are (webhook.Store
+// one step that no other call sees half done; it keeps e and the deliveries as they are (webhook.Store
 // ownership). When an event with the same ID exists, or a delivery ID is
 // already stored, it stores nothing; the first case wraps
 // webhook.ErrEventExists.
@@ -402,10 +404,11 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	// The event's record and its deliveries go in under both locks, the
 	// record first, so that a worker that claims a delivery at once finds
 	// the event; the queue lock is then given back, and the rest written
-	// under the event lock alone, which every other reader of it waits for.
-	m.mu.Lock()
+	// under the event lock alone, which every other reader of it waits
+	// for.
 	m.evMu.Lock()
 	defer m.evMu.Unlock()
+	m.mu.Lock()
 	if err := func() error {
 		defer m.mu.Unlock()
 		sh := m.eventShard(e.ID)
@@ -772,14 +775,26 @@ func (m *Store) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	log := newLog(u)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.update(u)
+	return m.update(u, log)
 }
 
-// update is DeliveryUpdate with m.mu held. Its only errors are rejections
-// (ErrNotFound, ErrLeaseLost), returned before it changes anything.
-func (m *Store) update(u webhook.DeliveryUpdate) error {
+// newLog returns room for the attempt log of a delivery that has none yet,
+// when u records an attempt: allocated before the lock is taken (see
+// claimed), and unused when the log exists already.
+func newLog(u webhook.DeliveryUpdate) []webhook.Attempt {
+	if u.Attempt == nil {
+		return nil
+	}
+	return make([]webhook.Attempt, 0, 1)
+}
+
+// update is DeliveryUpdate with m.mu held; log is from newLog. Its only
+// errors are rejections (ErrNotFound, ErrLeaseLost), returned before it
+// changes anything.
+func (m *Store) update(u webhook.DeliveryUpdate, log []webhook.Attempt) error {
 	e, err := m.leased(u.DeliveryID, u.LeaseToken)
 	if err != nil {
 		return err
@@ -787,8 +802,9 @@ func (m *Store) update(u webhook.DeliveryUpdate) error {
 	if u.Attempt != nil {
 		a := *u.Attempt
 		a.Number = len(e.d.Attempts) + 1
+		a.MissingValues = slices.Clone(a.MissingValues) // the caller's
 		if cap(e.d.Attempts) == 0 {
-			e.d.Attempts = e.first[:0]
+			e.d.Attempts = log
 		}
 		e.d.Attempts = append(e.d.Attempts, a)
 	}
@@ -811,10 +827,11 @@ func (m *Store) DeliveryUpdateClaim(ctx context.Context, u webhook.DeliveryUpdat
 		return nil, err
 	}
 	var c claimed
+	log := newLog(u)
 	err := func() error {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		err := m.update(u)
+		err := m.update(u, log)
 		m.claim(p, &c)
 		return err
 	}()
@@ -859,10 +876,10 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.evMu.RLock()
 	defer m.evMu.RUnlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var entries []*entry
 	switch {
 	case p.EventID != "":

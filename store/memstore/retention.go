@@ -26,18 +26,18 @@ type PurgeResult struct {
 //
 // Nothing calls it for you: to bound memory, call it now and then with
 // now minus the Dispatcher's webhook.Config.Retention, whose reads already
-// hide the feed entries it removes. It holds the lock for a time
-// proportional to the events before the cutoff and the subscriptions
-// whose deliveries it removes.
+// hide the feed entries it removes. It holds the event and queue locks
+// for a time proportional to the events before the cutoff and the
+// subscriptions whose deliveries it removes: claims wait meanwhile.
 func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error) {
 	var res PurgeResult
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.evMu.Lock()
 	defer m.evMu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for _, f := range m.feeds {
 		n := sort.Search(len(f.entries), func(i int) bool { return !f.entries[i].PublishedAt.Before(before) })
 		if n == 0 {

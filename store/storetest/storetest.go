@@ -607,14 +607,17 @@ func testEventAndDeliveryCopies(t *testing.T, s webhook.Store) {
 	require.Len(t, claimed, 1)
 	claimed[0].State = webhook.DeliveryFailed
 	claimed[0].LeaseToken = "forged"
+	missing := []string{"Body.a"} // the caller's: the update is a copy
 	require.NoError(t, s.DeliveryUpdate(ctx, webhook.DeliveryUpdate{
 		DeliveryID: "dlv_1", LeaseToken: "lease_1",
-		Attempt: &webhook.Attempt{StartedAt: t0, StatusCode: 500, Error: "boom"},
+		Attempt: &webhook.Attempt{StartedAt: t0, StatusCode: 500, Error: "boom", MissingValues: missing},
 		State:   webhook.DeliveryPending, AttemptCount: 1, NextAttemptAt: t0.Add(time.Hour),
 		LastError: "boom", UpdatedAt: t0,
 	}))
+	missing[0] = "changed by the caller"
 	got1 := getDelivery(t, s, "dlv_1")
 	require.Len(t, got1.Attempts, 1)
+	require.Equal(t, []string{"Body.a"}, got1.Attempts[0].MissingValues)
 	got1.Attempts[0].Error = "changed"
 	got1.State = webhook.DeliveryFailed
 	got2 := getDelivery(t, s, "dlv_1")
