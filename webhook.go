@@ -201,21 +201,20 @@ func (d *Dispatcher) notify() {
 // returns a result with Duplicate set and a nil error.
 func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error) {
 	now := d.now()
-	// The IDs Publish makes share one string, and its records one
-	// allocation (see newRecords).
-	var ids strings.Builder
-	var scratch [48]byte
+	// The IDs Publish makes share one string, written once the number of
+	// deliveries is known, and its records one allocation (see
+	// newRecords). A generated event ID waits in evID until then.
+	var evBuf, scratch [48]byte
+	var evID []byte
 	if e.ID == "" {
-		ids.Grow(idLen("evt") + idLen("dlv")) // the usual event: one delivery
-		ids.Write(d.ids.append(scratch[:0], "evt", now))
-		e.ID = ids.String()
+		evID = d.ids.append(evBuf[:0], "evt", now)
 	}
 	if err := e.normalize(now); err != nil {
 		return PublishResult{}, err
 	}
 	subs, err := d.store.SubscriptionMatch(ctx, e.Tenant, e.Type)
 	if err != nil {
-		return PublishResult{}, fmt.Errorf("webhook: publish %s: match subscriptions: %w", e.ID, err)
+		return PublishResult{}, fmt.Errorf("webhook: publish %s%s: match subscriptions: %w", e.ID, evID, err)
 	}
 	push := 0
 	for _, s := range subs {
@@ -223,14 +222,19 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 			push++
 		}
 	}
+	var ids strings.Builder
+	if n := len(evID) + push*idLen("dlv"); n > 0 {
+		ids.Grow(n)
+	}
+	if evID != nil {
+		ids.Write(evID)
+		e.ID = ids.String()
+	}
 	ev, records, deliveries := newRecords(push)
 	var (
 		deliveryIDs = make([]string, 0, push)
 		feed        []*FeedEntry // pull subscriptions read the event with Poll
 	)
-	if push > 1 {
-		ids.Grow(push * idLen("dlv"))
-	}
 	for _, s := range subs {
 		if s.Mode == ModePull {
 			feed = append(feed, &FeedEntry{SubscriptionID: s.ID, EventID: e.ID, PublishedAt: now})

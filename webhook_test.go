@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -155,4 +156,21 @@ func TestPublishRejectsTimestampJSONCannotEncode(t *testing.T) {
 	_, err := b.d.Publish(context.Background(), webhook.Event{Type: "a", Data: []byte(`{}`), Timestamp: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
 	require.ErrorIs(t, err, webhook.ErrInvalid)
 	require.ErrorContains(t, err, "Timestamp: must be between years 0 and 9999")
+}
+
+// The IDs Publish generates for an event and its deliveries sit side by
+// side in one string: one allocation however many deliveries it makes.
+func TestPublishIDsShareOneString(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	for range 3 {
+		b.subscribe(t, "https://example.com", "a")
+	}
+	res := b.publish(t, webhook.Event{Type: "a"})
+	require.Len(t, res.DeliveryIDs, 3)
+	next := unsafe.StringData(res.EventID)
+	for _, id := range append([]string{res.EventID}, res.DeliveryIDs...) {
+		require.Equal(t, next, unsafe.StringData(id), "ID %s is not where the one before it ends", id)
+		next = (*byte)(unsafe.Add(unsafe.Pointer(next), len(id)))
+	}
 }
