@@ -214,7 +214,7 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 	}
 	subs, err := d.store.SubscriptionMatch(ctx, e.Tenant, e.Type)
 	if err != nil {
-		return PublishResult{}, fmt.Errorf("webhook: publish %s%s: match subscriptions: %w", e.ID, evID, err)
+		return PublishResult{}, fmt.Errorf("webhook: publish %s: match subscriptions: %w", e.ID+string(evID), err)
 	}
 	push := 0
 	for _, s := range subs {
