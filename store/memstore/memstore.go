@@ -10,8 +10,9 @@
 // on the delivery path share a lock: SubscriptionGet and SubscriptionMatch
 // the subscriptions', EventGet its event's shard's. None of them takes the
 // queue lock, which the workers' claims and outcomes take alone, so they
-// do not wait for each other, except behind a call that changes the
-// subscriptions while it waits for the queue (SubscriptionDelete). A call
+// do not wait for each other, except when a change of the subscriptions
+// is queued behind a call that holds their lock while it waits for the
+// queue's (SubscriptionDelete, or a Publish with pull feed entries). A call
 // that changes what several locks guard (EventInsert, SubscriptionDelete,
 // Purge) takes them in one order and holds them until what a reader could
 // see changed is all done, so no call sees half of it.
@@ -71,8 +72,8 @@ type Store struct {
 	// The locks, taken in this order when a call needs several
 	// (subMu, evMu, mu, then a shard's), so that the reads of the
 	// delivery path (subscriptions, events) do not take the queue lock
-	// that the workers' claims and outcomes take, and these never wait
-	// for a reader of the events.
+	// that the workers' claims and outcomes take, and these do not wait
+	// for EventList or FeedRead (DeliveryList holds both).
 	subMu sync.RWMutex // the subscriptions and their indexes
 	evMu  sync.RWMutex // the events (with the shard locks), the pull feeds, eventRecord.feedRefs
 	mu    sync.Mutex   // the deliveries, their queues and their state
@@ -775,26 +776,32 @@ func (m *Store) DeliveryUpdate(ctx context.Context, u webhook.DeliveryUpdate) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	log := newLog(u)
+	r := newAttemptRoom(u)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.update(u, log)
+	return m.update(u, r)
 }
 
-// newLog returns room for the attempt log of a delivery that has none yet,
-// when u records an attempt: allocated before the lock is taken (see
-// claimed), and unused when the log exists already.
-func newLog(u webhook.DeliveryUpdate) []webhook.Attempt {
+// attemptRoom is what recording u's attempt allocates, allocated before
+// the lock is taken (see claimed): room for the log of a delivery that has
+// none yet (unused when it has one, or when the update is rejected), and
+// the store's copy of the attempt's MissingValues.
+type attemptRoom struct {
+	log     []webhook.Attempt
+	missing []string
+}
+
+func newAttemptRoom(u webhook.DeliveryUpdate) attemptRoom {
 	if u.Attempt == nil {
-		return nil
+		return attemptRoom{}
 	}
-	return make([]webhook.Attempt, 0, 1)
+	return attemptRoom{log: make([]webhook.Attempt, 0, 1), missing: slices.Clone(u.Attempt.MissingValues)}
 }
 
-// update is DeliveryUpdate with m.mu held; log is from newLog. Its only
-// errors are rejections (ErrNotFound, ErrLeaseLost), returned before it
-// changes anything.
-func (m *Store) update(u webhook.DeliveryUpdate, log []webhook.Attempt) error {
+// update is DeliveryUpdate with m.mu held; r is from newAttemptRoom. Its
+// only errors are rejections (ErrNotFound, ErrLeaseLost), returned before
+// it changes anything.
+func (m *Store) update(u webhook.DeliveryUpdate, r attemptRoom) error {
 	e, err := m.leased(u.DeliveryID, u.LeaseToken)
 	if err != nil {
 		return err
@@ -802,9 +809,9 @@ func (m *Store) update(u webhook.DeliveryUpdate, log []webhook.Attempt) error {
 	if u.Attempt != nil {
 		a := *u.Attempt
 		a.Number = len(e.d.Attempts) + 1
-		a.MissingValues = slices.Clone(a.MissingValues) // the caller's
+		a.MissingValues = r.missing // not the caller's
 		if cap(e.d.Attempts) == 0 {
-			e.d.Attempts = log
+			e.d.Attempts = r.log
 		}
 		e.d.Attempts = append(e.d.Attempts, a)
 	}
@@ -827,11 +834,11 @@ func (m *Store) DeliveryUpdateClaim(ctx context.Context, u webhook.DeliveryUpdat
 		return nil, err
 	}
 	var c claimed
-	log := newLog(u)
+	r := newAttemptRoom(u)
 	err := func() error {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		err := m.update(u, log)
+		err := m.update(u, r)
 		m.claim(p, &c)
 		return err
 	}()
