@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 )
@@ -33,8 +34,32 @@ func (g *idGen) next(prefix string, now time.Time) string {
 // idLen is the length of an ID of prefix.
 func idLen(prefix string) int { return len(prefix) + 1 + idEncoding.EncodedLen(16) }
 
-// append appends a new ID for prefix at now to b, so that a caller making
-// several IDs can keep them in one string.
+// eventIDs returns the IDs Publish needs for an event with n deliveries:
+// the event's (eventID, or a new one when it is empty) and n new delivery
+// IDs. The new IDs share one string of their exact size: one allocation
+// however many there are.
+func (g *idGen) eventIDs(eventID string, n int, now time.Time) (string, []string) {
+	size := n * idLen("dlv")
+	if eventID == "" {
+		size += idLen("evt")
+	}
+	var all strings.Builder
+	all.Grow(size)
+	var scratch [48]byte
+	if eventID == "" {
+		all.Write(g.append(scratch[:0], "evt", now))
+		eventID = all.String()
+	}
+	dlvIDs := make([]string, n)
+	for i := range dlvIDs {
+		from := all.Len()
+		all.Write(g.append(scratch[:0], "dlv", now))
+		dlvIDs[i] = all.String()[from:]
+	}
+	return eventID, dlvIDs
+}
+
+// append appends a new ID for prefix at now to b.
 func (g *idGen) append(b []byte, prefix string, now time.Time) []byte {
 	ms := uint64(max(now.UnixMilli(), 0))
 	g.mu.Lock()

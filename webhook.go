@@ -1,13 +1,13 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -201,20 +201,12 @@ func (d *Dispatcher) notify() {
 // returns a result with Duplicate set and a nil error.
 func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error) {
 	now := d.now()
-	// The IDs Publish makes share one string, written once the number of
-	// deliveries is known, and its records one allocation (see
-	// newRecords). A generated event ID waits in evID until then.
-	var evBuf, scratch [48]byte
-	var evID []byte
-	if e.ID == "" {
-		evID = d.ids.append(evBuf[:0], "evt", now)
-	}
 	if err := e.normalize(now); err != nil {
 		return PublishResult{}, err
 	}
 	subs, err := d.store.SubscriptionMatch(ctx, e.Tenant, e.Type)
 	if err != nil {
-		return PublishResult{}, fmt.Errorf("webhook: publish %s: match subscriptions: %w", e.ID+string(evID), err)
+		return PublishResult{}, fmt.Errorf("webhook: publish %s: match subscriptions: %w", cmp.Or(e.ID, "(new event)"), err)
 	}
 	push := 0
 	for _, s := range subs {
@@ -222,31 +214,20 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 			push++
 		}
 	}
-	var ids strings.Builder
-	if n := len(evID) + push*idLen("dlv"); n > 0 {
-		ids.Grow(n)
-	}
-	if evID != nil {
-		ids.Write(evID)
-		e.ID = ids.String()
-	}
+	// The IDs Publish makes share one string, and its records one
+	// allocation (see newRecords).
+	var deliveryIDs []string
+	e.ID, deliveryIDs = d.ids.eventIDs(e.ID, push, now)
 	ev, records, deliveries := newRecords(push)
-	var (
-		deliveryIDs = make([]string, 0, push)
-		feed        []*FeedEntry // pull subscriptions read the event with Poll
-	)
+	var feed []*FeedEntry // pull subscriptions read the event with Poll
 	for _, s := range subs {
 		if s.Mode == ModePull {
 			feed = append(feed, &FeedEntry{SubscriptionID: s.ID, EventID: e.ID, PublishedAt: now})
 			continue
 		}
-		from := ids.Len()
-		ids.Write(d.ids.append(scratch[:0], "dlv", now))
-		id := ids.String()[from:]
-		deliveryIDs = append(deliveryIDs, id)
 		dl := &records[len(deliveries)]
 		*dl = Delivery{
-			ID:             id,
+			ID:             deliveryIDs[len(deliveries)],
 			EventID:        e.ID,
 			EventType:      e.Type,
 			SubscriptionID: s.ID,
