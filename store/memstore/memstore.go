@@ -83,12 +83,11 @@ type Store struct {
 
 	// events holds the event records by ID, split by a hash of the ID. A
 	// shard is written with evMu and its own lock held, and read with
-	// either: EventGet, the read of the delivery path, takes only the
-	// shard's, so that EventInsert, which holds the queue lock while it
-	// writes a shard, seldom waits for a reader (a writer that waits is
-	// parked, and may then wait its turn to run with the lock held), and
-	// so that EventGet does not wait while EventInsert waits for the
-	// queue lock.
+	// either. EventGet, the read of the delivery path, takes only the
+	// shard's: it never waits for an EventInsert waiting for the queue
+	// lock, and EventInsert, which holds the queue lock while it writes a
+	// shard, seldom waits for it (a writer that waits is parked, and may
+	// wait its turn to run again with the queue lock held).
 	events    [eventShards]eventShard
 	shardSeed maphash.Seed
 	byTime    []*webhook.Event // the events by Timestamp, then ID
@@ -110,13 +109,13 @@ type eventShard struct {
 	m  map[string]*eventRecord
 }
 
-// eventShard returns the shard of event id.
-func (m *Store) eventShard(id string) *eventShard {
+// shardOf returns the shard of event id.
+func (m *Store) shardOf(id string) *eventShard {
 	return &m.events[maphash.String(m.shardSeed, id)%eventShards]
 }
 
-// eventRecord returns the record of event id, or nil; m.evMu is held.
-func (m *Store) eventRecord(id string) *eventRecord { return m.eventShard(id).m[id] }
+// event returns the record of event id, or nil; m.evMu is held.
+func (m *Store) event(id string) *eventRecord { return m.shardOf(id).m[id] }
 
 // eventRecord is an event with its deliveries, which Purge removes
 // together. For an event with one delivery, the usual case, the record and
@@ -412,7 +411,7 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	m.mu.Lock()
 	if err := func() error {
 		defer m.mu.Unlock()
-		sh := m.eventShard(e.ID)
+		sh := m.shardOf(e.ID)
 		if _, ok := sh.m[e.ID]; ok {
 			return fmt.Errorf("memstore: event %q: %w", e.ID, webhook.ErrEventExists)
 		}
@@ -494,7 +493,7 @@ func (m *Store) EventGet(ctx context.Context, id string) (*webhook.Event, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sh := m.eventShard(id)
+	sh := m.shardOf(id)
 	sh.mu.RLock()
 	rec, ok := sh.m[id]
 	sh.mu.RUnlock()
@@ -590,7 +589,7 @@ func (m *Store) FeedRead(ctx context.Context, p webhook.FeedReadParams) (*webhoo
 	size := 0
 	for seq := page.After + 1; seq <= page.Last && len(page.Entries) < p.Limit; seq++ {
 		fe := f.entries[seq-1-f.trimmed]
-		ev := m.eventRecord(fe.EventID).e
+		ev := m.event(fe.EventID).e
 		size += len(ev.Data)
 		if p.MaxBytes > 0 && len(page.Entries) > 0 && size > p.MaxBytes {
 			break
@@ -890,7 +889,7 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 	var entries []*entry
 	switch {
 	case p.EventID != "":
-		if rec := m.eventRecord(p.EventID); rec != nil {
+		if rec := m.event(p.EventID); rec != nil {
 			for i := range rec.entries {
 				entries = append(entries, &rec.entries[i])
 			}

@@ -53,7 +53,7 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 	kept := make([]*webhook.Event, 0, end)
 	removed := make(map[string]map[*entry]bool) // subscription ID -> its removed deliveries
 	for _, e := range m.byTime[:end] {
-		rec := m.eventRecord(e.ID)
+		rec := m.event(e.ID)
 		if rec.feedRefs > 0 || rec.pending() {
 			kept = append(kept, e)
 			continue
@@ -71,7 +71,7 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 		}
 		res.Deliveries += len(rec.entries)
 		res.Events++
-		sh := m.eventShard(e.ID)
+		sh := m.shardOf(e.ID)
 		sh.mu.Lock()
 		delete(sh.m, e.ID)
 		sh.mu.Unlock()
@@ -103,7 +103,7 @@ func (r *eventRecord) pending() bool {
 
 // unref counts one feed entry naming event id fewer.
 func (m *Store) unref(id string) {
-	if rec := m.eventRecord(id); rec != nil {
+	if rec := m.event(id); rec != nil {
 		rec.feedRefs--
 	}
 }
