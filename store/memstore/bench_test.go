@@ -53,3 +53,69 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDeliveryPath measures the store's share of one delivery, in the
+// order the Dispatcher makes the calls: EventInsert of a new event, a
+// worker's DeliveryUpdateClaim of the previous outcome and its next
+// delivery, then EventGet of that delivery's event. A backlog of pending
+// deliveries sits ahead of each new one, and the store already holds
+// history delivered events, as after a run of that many: the maps are
+// large, and what a delivery reads was written a backlog earlier.
+func BenchmarkDeliveryPath(b *testing.B) {
+	const backlog = 144 // the bench program's at concurrency 32
+	for _, history := range []int{0, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
+			s := memstore.New()
+			ctx := b.Context()
+			now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+			data := []byte(`{"invoice":"in_123","amount":4200,"currency":"eur"}`)
+			seq := 0
+			insert := func() {
+				seq++
+				id := fmt.Sprintf("evt_%026d", seq)
+				at := now.Add(time.Duration(seq) * time.Microsecond) // as Publish's clock moves on
+				e := &webhook.Event{ID: id, Type: "invoice.paid", Timestamp: at, Data: data}
+				d := &webhook.Delivery{
+					ID: fmt.Sprintf("dlv_%026d", seq), EventID: id, EventType: e.Type, SubscriptionID: "sub_1",
+					State: webhook.DeliveryPending, NextAttemptAt: at, CreatedAt: at, UpdatedAt: at,
+				}
+				if err := s.EventInsert(ctx, e, []*webhook.Delivery{d}, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// Every delivery is due: the claims' clock is ahead of them all.
+			later := now.Add(time.Hour)
+			claim := webhook.ClaimParams{Now: later, Limit: 1, LeaseToken: "lease_1", LeasedUntil: later.Add(time.Minute)}
+			next := func(u webhook.DeliveryUpdate) *webhook.Delivery {
+				ds, err := s.DeliveryUpdateClaim(ctx, u, claim)
+				if len(ds) != 1 || (err != nil && u.DeliveryID != "") {
+					b.Fatalf("claimed %d deliveries: %v", len(ds), err)
+				}
+				if _, err := s.EventGet(ctx, ds[0].EventID); err != nil {
+					b.Fatal(err)
+				}
+				return ds[0]
+			}
+			done := func(d *webhook.Delivery) webhook.DeliveryUpdate {
+				return webhook.DeliveryUpdate{
+					DeliveryID: d.ID, LeaseToken: d.LeaseToken, State: webhook.DeliverySucceeded, AttemptCount: 1, UpdatedAt: now,
+					Attempt: &webhook.Attempt{StartedAt: now, Duration: time.Millisecond, StatusCode: 204},
+				}
+			}
+			var u webhook.DeliveryUpdate // none for the first claim
+			for range backlog {
+				insert()
+			}
+			for range history {
+				insert()
+				u = done(next(u))
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				insert()
+				u = done(next(u))
+			}
+		})
+	}
+}
