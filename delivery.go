@@ -55,6 +55,22 @@ type Delivery struct {
 	// Attempts is the log of every attempt, oldest first. Filled in by
 	// DeliveryGet and DeliveryList, not by claims.
 	Attempts []Attempt `json:"attempts,omitempty"`
+
+	// event is the event Publish made this delivery for, which it gave
+	// the store with it. A store that keeps deliveries as it is given them
+	// (memstore) returns it with every copy, and a worker then sends it
+	// without reading it from the store again; a store that encodes them
+	// (boltstore) drops it, and the worker calls EventGet.
+	event *Event
+}
+
+// publishedEvent returns the event Publish gave the store with d, or nil
+// when d does not carry it (see Delivery.event).
+func (d *Delivery) publishedEvent() *Event {
+	if e := d.event; e != nil && e.ID == d.EventID {
+		return e
+	}
+	return nil
 }
 
 // Clone returns a deep copy of d.
@@ -364,7 +380,10 @@ func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delive
 		update.State, update.LastError = DeliveryCanceled, "subscription is disabled"
 		return outcome{update: update, record: true, log: log}
 	}
-	ev, err := d.store.EventGet(ctx, dl.EventID)
+	ev, err := dl.publishedEvent(), error(nil)
+	if ev == nil {
+		ev, err = d.store.EventGet(ctx, dl.EventID)
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		d.release(rctx, log, dl)

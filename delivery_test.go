@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hooksmith/webhook"
+	"github.com/hooksmith/webhook/store/boltstore"
 	"github.com/hooksmith/webhook/store/memstore"
 )
 
@@ -981,4 +983,67 @@ func TestShutdownClosesIdleConnections(t *testing.T) {
 	t.Cleanup(func() { _ = b.d.Shutdown(context.Background()) })
 	b.publish(t, webhook.Event{Type: "a"})
 	require.Equal(t, webhook.DeliverySucceeded, b.nextUpdate(t).State)
+}
+
+// eventGetCounter counts the store's EventGet calls.
+type eventGetCounter struct {
+	webhook.Store
+	gets atomic.Int64
+}
+
+func (s *eventGetCounter) EventGet(ctx context.Context, id string) (*webhook.Event, error) {
+	s.gets.Add(1)
+	return s.Store.EventGet(ctx, id)
+}
+
+// A worker sends the event that Publish gave the store with the delivery
+// when the store returns it with the claim (memstore keeps deliveries as
+// given), and reads it with EventGet when the store encodes deliveries and
+// so drops it (boltstore). Either way the receiver gets the same body.
+func TestDeliveryReadsEventOnlyWhenStoreDropsIt(t *testing.T) {
+	t.Parallel()
+	bolt, err := boltstore.Open(filepath.Join(t.TempDir(), "hooks.db"), &boltstore.Options{PurgeInterval: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = bolt.Close() })
+	for _, tc := range []struct {
+		name     string
+		store    webhook.Store
+		wantGets int64
+	}{
+		{"memstore", memstore.New(), 0},
+		{"boltstore", bolt, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &eventGetCounter{Store: tc.store}
+			d, err := webhook.NewDispatcher(st, &webhook.Config{AllowPrivateNetworks: true})
+			require.NoError(t, err)
+			rcv := newReceiver(t)
+			ctx := context.Background()
+			sub, err := d.SubscriptionCreate(ctx, webhook.Subscription{URL: rcv.URL, EventTypes: []string{"invoice.paid"}})
+			require.NoError(t, err)
+			var ids []string
+			for i := range 3 {
+				res, err := d.Publish(ctx, webhook.Event{Type: "invoice.paid", Data: []byte(fmt.Sprintf(`{"n":%d}`, i))})
+				require.NoError(t, err)
+				ids = append(ids, res.EventID)
+			}
+			require.NoError(t, d.Start(ctx))
+			t.Cleanup(func() { _ = d.Shutdown(context.Background()) })
+			got := map[string]string{}
+			for range 3 {
+				r := rcv.next(t)
+				require.NoError(t, webhook.Verify(sub.Secret, r.Body, r.Header))
+				var env struct {
+					ID   string          `json:"id"`
+					Data json.RawMessage `json:"data"`
+				}
+				require.NoError(t, json.Unmarshal(r.Body, &env))
+				got[env.ID] = string(env.Data)
+			}
+			for i, id := range ids {
+				require.Equal(t, fmt.Sprintf(`{"n":%d}`, i), got[id])
+			}
+			require.Equal(t, tc.wantGets, st.gets.Load(), "EventGet calls")
+		})
+	}
 }

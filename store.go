@@ -24,6 +24,13 @@ import (
 //     holds, provided it never changes a value it has returned (it stores
 //     a new value instead). Every other value passed in or returned is a
 //     copy: neither side may keep or change what the other holds.
+//   - A Delivery that Publish made carries, unexported, the event it gave
+//     the store with it. A store that keeps deliveries as they are given
+//     and returns copies of them (memstore) so returns that event with
+//     each claim, and the worker sends it without calling EventGet; a
+//     store that encodes deliveries drops it, and the worker calls
+//     EventGet. Either way an event must stay stored while a delivery of
+//     it is.
 //   - A missing record is reported with an error wrapping ErrNotFound.
 //   - The Dispatcher generates every ID and timestamp; stores never invent
 //     them, so a store is deterministic given its inputs.

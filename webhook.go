@@ -236,6 +236,7 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 			NextAttemptAt:  now,
 			CreatedAt:      now,
 			UpdatedAt:      now,
+			event:          ev,
 		}
 		deliveries = append(deliveries, dl)
 	}

@@ -8,7 +8,9 @@
 // subscriptions, one for the events and pull feeds, one for the deliveries
 // and their queues, and one for each of 64 shards of the events. The reads
 // on the delivery path share a lock: SubscriptionGet and SubscriptionMatch
-// the subscriptions', EventGet its event's shard's. None of them takes the
+// the subscriptions', EventGet its event's shard's (a worker seldom calls
+// it: the deliveries it claims carry the event Publish gave with them, see
+// webhook.Store). None of them takes the
 // queue lock, which the workers' claims and outcomes take alone, so they
 // do not wait for each other, except when a change of the subscriptions
 // is queued behind a call that holds their lock while it waits for the
