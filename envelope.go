@@ -47,12 +47,16 @@ func newEnvelope(e *Event) ([]byte, json.RawMessage) {
 // builtEnvelope returns the envelope Publish built for ev, or nil when it
 // built none or ev is no longer what it was built from: its data is not the
 // envelope's, or its ID, type or timestamp changed (a store may return a
-// changed copy of what EventInsert was given).
+// changed copy of what EventInsert was given). The event Publish gave the
+// store, returned as it is, is read-only: its envelope is not checked.
 func (e *Event) builtEnvelope() []byte {
 	env := e.envelope
 	start := len(env) - len(e.Data) - 1
 	if start <= 0 || len(e.Data) == 0 || &env[start] != &e.Data[0] {
 		return nil
+	}
+	if e.self == e {
+		return env
 	}
 	// The head Publish wrote has no quote but the envelope's own, so the
 	// same head from e means the same ID, type and timestamp: no need to

@@ -19,6 +19,6 @@ func Active(d *Dispatcher) int64 { return d.active.Load() }
 // tells whether anything wrote into the envelope every delivery shares.
 func SnapshotEvent(e *Event) *Event {
 	c := e.Clone()
-	c.envelope = bytes.Clone(e.envelope)
+	c.envelope, c.self = bytes.Clone(e.envelope), e.self
 	return c
 }

@@ -57,6 +57,10 @@ func FuzzEnvelope(f *testing.F) {
 			return
 		}
 		require.Equal(t, len(built), cap(built), "appending to the data cannot reach the envelope's brace")
+		// As Publish gives it to the store: a copy, changed or not, is
+		// not that event, and its envelope is checked.
+		pub.self = &pub
+		require.Equal(t, string(want), string(pub.builtEnvelope()))
 		for _, changed := range []func(e *Event){
 			func(e *Event) { e.ID += "x" },
 			func(e *Event) { e.Type = "other" },

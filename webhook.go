@@ -43,6 +43,10 @@ type Event struct {
 	// envelope is the default request body that Publish built, Data being
 	// a subslice of it (see newEnvelope), or nil. Clone drops it.
 	envelope []byte
+	// self is set by Publish on the event it gives the store: a store
+	// that returns it as it is returns an event whose self is itself, and
+	// a copy (which may have changed) has another address.
+	self *Event
 }
 
 // Clone returns a deep copy of e.
@@ -52,7 +56,7 @@ func (e *Event) Clone() *Event {
 		c.Data = append(json.RawMessage(nil), e.Data...)
 	}
 	c.Metadata = cloneMap(e.Metadata)
-	c.envelope = nil
+	c.envelope, c.self = nil, nil
 	return &c
 }
 
@@ -250,6 +254,7 @@ func (d *Dispatcher) Publish(ctx context.Context, e Event) (PublishResult, error
 	}
 	e.Metadata = cloneMap(e.Metadata)
 	*ev = e
+	ev.self = ev
 	id, tenant := e.ID, e.Tenant
 	err = d.store.EventInsert(ctx, ev, deliveries, feed)
 	if errors.Is(err, ErrEventExists) {
