@@ -58,9 +58,10 @@ type Delivery struct {
 
 	// event is the event Publish made this delivery for, which it gave
 	// the store with it. A store that keeps deliveries as it is given them
-	// (memstore) returns it with every copy, and a worker then sends it
-	// without reading it from the store again; a store that encodes them
-	// (boltstore) drops it, and the worker calls EventGet.
+	// (memstore) returns it with the copies its claims make, and a worker
+	// then sends it without reading it from the store again; a store that
+	// encodes them (boltstore) drops it, and so does Clone: the worker then
+	// calls EventGet. See Store, on ownership.
 	event *Event
 }
 
@@ -73,9 +74,12 @@ func (d *Delivery) publishedEvent() *Event {
 	return nil
 }
 
-// Clone returns a deep copy of d.
+// Clone returns a deep copy of d. It does not carry the event Publish made
+// d for (see Delivery.event): a clone holds no store memory, and a store
+// that returns clones makes the worker read the event with EventGet.
 func (d *Delivery) Clone() *Delivery {
 	c := *d
+	c.event = nil
 	if d.Attempts != nil {
 		c.Attempts = append([]Attempt(nil), d.Attempts...)
 		for i := range c.Attempts {

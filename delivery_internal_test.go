@@ -15,3 +15,13 @@ func TestPublishedEventMustMatchEventID(t *testing.T) {
 	require.Nil(t, (&Delivery{EventID: "evt_2", event: ev}).publishedEvent())
 	require.Nil(t, (&Delivery{EventID: "evt_1"}).publishedEvent())
 }
+
+// A clone does not carry the published event: what DeliveryGet and
+// DeliveryList return holds no store memory, and a store that returns
+// clones from its claims makes the worker read the event with EventGet.
+func TestDeliveryCloneDropsPublishedEvent(t *testing.T) {
+	d := &Delivery{EventID: "evt_1", event: &Event{ID: "evt_1"}}
+	require.NotNil(t, d.publishedEvent())
+	require.Nil(t, d.Clone().publishedEvent())
+	require.NotNil(t, d.publishedEvent(), "Clone left d as it was")
+}

@@ -48,7 +48,8 @@ func newEnvelope(e *Event) ([]byte, json.RawMessage) {
 // built none or ev is no longer what it was built from: its data is not the
 // envelope's, or its ID, type or timestamp changed (a store may return a
 // changed copy of what EventInsert was given). The event Publish gave the
-// store, returned as it is, is read-only: its envelope is not checked.
+// store, returned as it is, is not checked: neither side changes it (see
+// Store, on ownership).
 func (e *Event) builtEnvelope() []byte {
 	env := e.envelope
 	start := len(env) - len(e.Data) - 1

@@ -17,20 +17,23 @@ import (
 //   - Methods are safe for concurrent use.
 //   - Ownership, which spares copies on the delivery path. What
 //     EventInsert is given becomes the store's: the Dispatcher builds the
-//     event, deliveries and feed entries for the call and never reads or
-//     changes them afterwards, so a store may keep them as they are. What
-//     SubscriptionGet, SubscriptionMatch and EventGet return is read-only:
-//     the Dispatcher never changes it, so a store may return the values it
-//     holds, provided it never changes a value it has returned (it stores
-//     a new value instead). Every other value passed in or returned is a
-//     copy: neither side may keep or change what the other holds.
+//     event, deliveries and feed entries for the call and never changes
+//     them afterwards, so a store may keep them as they are; it must not
+//     change them either (it keeps them as they are, or keeps changed
+//     copies). What SubscriptionGet, SubscriptionMatch and EventGet return
+//     is read-only: the Dispatcher never changes it, so a store may return
+//     the values it holds, provided it never changes a value it has
+//     returned (it stores a new value instead). Every other value passed
+//     in or returned is a copy: neither side may keep or change what the
+//     other holds.
 //   - A Delivery that Publish made carries, unexported, the event it gave
-//     the store with it. A store that keeps deliveries as they are given
-//     and returns copies of them (memstore) so returns that event with
-//     each claim, and the worker sends it without calling EventGet; a
-//     store that encodes deliveries drops it, and the worker calls
-//     EventGet. Either way an event must stay stored while a delivery of
-//     it is.
+//     the store with it, which a copy of the struct keeps and
+//     Delivery.Clone drops. A store that keeps deliveries as they are given
+//     and returns plain copies of them from DeliveryClaim (memstore) so
+//     returns that event with each claim, and the worker sends it as it was
+//     given, without calling EventGet. A store that encodes deliveries, or
+//     returns clones, drops it, and the worker calls EventGet. Either way
+//     an event must stay stored while a delivery of it is.
 //   - A missing record is reported with an error wrapping ErrNotFound.
 //   - The Dispatcher generates every ID and timestamp; stores never invent
 //     them, so a store is deterministic given its inputs.
