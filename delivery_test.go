@@ -1047,3 +1047,52 @@ func TestDeliveryReadsEventOnlyWhenStoreDropsIt(t *testing.T) {
 		})
 	}
 }
+
+// eventGone is a store whose claims return clones, which do not carry the
+// published event, so that a worker reads each event with EventGet, and
+// from which every event has gone.
+type eventGone struct{ webhook.Store }
+
+func (s eventGone) DeliveryClaim(ctx context.Context, p webhook.ClaimParams) ([]*webhook.Delivery, error) {
+	ds, err := s.Store.DeliveryClaim(ctx, p)
+	for i := range ds {
+		ds[i] = ds[i].Clone()
+	}
+	return ds, err
+}
+
+func (eventGone) EventGet(context.Context, string) (*webhook.Event, error) {
+	return nil, fmt.Errorf("gone: %w", webhook.ErrNotFound)
+}
+
+// A delivery whose event the store no longer holds fails at once, without
+// a request.
+func TestDeliveryOfAnEventNoLongerStoredFails(t *testing.T) {
+	t.Parallel()
+	spy := &spyStore{Store: memstore.New(), updates: make(chan webhook.DeliveryUpdate, 10)}
+	d, err := webhook.NewDispatcher(eventGone{spy}, &webhook.Config{AllowPrivateNetworks: true})
+	require.NoError(t, err)
+	rcv := newReceiver(t)
+	ctx := context.Background()
+	_, err = d.SubscriptionCreate(ctx, webhook.Subscription{URL: rcv.URL, EventTypes: []string{"invoice.paid"}})
+	require.NoError(t, err)
+	res, err := d.Publish(ctx, webhook.Event{Type: "invoice.paid", Data: []byte(`{}`)})
+	require.NoError(t, err)
+	require.NoError(t, d.Start(ctx))
+	t.Cleanup(func() { _ = d.Shutdown(context.Background()) })
+	select {
+	case u := <-spy.updates:
+		require.Equal(t, res.DeliveryIDs[0], u.DeliveryID)
+		require.Equal(t, webhook.DeliveryFailed, u.State)
+		require.Equal(t, "event no longer stored", u.LastError)
+		require.Nil(t, u.Attempt, "no attempt was made")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no outcome recorded within 10s")
+	}
+	require.NoError(t, d.Shutdown(ctx))
+	select {
+	case r := <-rcv.got:
+		t.Fatalf("the receiver got a request: %s", r.Body)
+	default:
+	}
+}
