@@ -39,7 +39,10 @@
 // indexed by subscription and by event, and subscriptions by tenant and,
 // within a tenant, by exact event type with those that have "*" patterns
 // apart, so Publish (SubscriptionMatch), SubscriptionDelete and filtered
-// DeliveryList calls touch only the records concerned.
+// DeliveryList calls touch only the records concerned. A small table, by
+// lease token, holds the delivery each claim leased last: a worker's report
+// on it (DeliveryUpdate, DeliveryUpdateClaim, DeliveryRelease) finds it
+// there, without a lookup in the map of all deliveries.
 //
 // # Caveats
 //
@@ -97,13 +100,29 @@ type Store struct {
 	feeds map[string]*feed // pull subscription ID -> its feed
 
 	deliveries map[string]*entry
-	bySub      map[string][]*entry  // subscription ID -> its deliveries, as inserted
-	queues     map[string]*subQueue // subscription ID -> its pending deliveries
-	heads      headQueue            // the queues that are not empty
+	// leases holds, by a hash of the lease token, the last delivery a
+	// claim leased with that token: the one a worker reports on next, as
+	// it holds one lease at a time. leased looks there before it looks in
+	// deliveries, a map too large to stay in the caches. A slot is only a
+	// hint: leased checks the delivery's ID and token, and only a leased
+	// delivery (which Purge never removes) can pass.
+	leases [leaseSlots]*entry
+	bySub  map[string][]*entry  // subscription ID -> its deliveries, as inserted
+	queues map[string]*subQueue // subscription ID -> its pending deliveries
+	heads  headQueue            // the queues that are not empty
 }
 
 // eventShards is how many shards hold the event records.
 const eventShards = 64
+
+// leaseSlots is the size of Store.leases, a power of two several times the
+// default number of workers, so that their tokens seldom share a slot.
+const leaseSlots = 256
+
+// leaseSlot returns the slot of token in m.leases.
+func (m *Store) leaseSlot(token string) *(*entry) {
+	return &m.leases[maphash.String(m.shardSeed, token)%leaseSlots]
+}
 
 // eventShard is one shard of Store.events.
 type eventShard struct {
@@ -739,6 +758,9 @@ func (m *Store) claim(p webhook.ClaimParams, c *claimed) {
 		m.fixHead(q)
 		c.add(e.d)
 	}
+	if n := len(entries); n > 0 {
+		*m.leaseSlot(p.LeaseToken) = entries[n-1]
+	}
 	for _, q := range touched {
 		m.fixHead(q)
 	}
@@ -947,6 +969,11 @@ func (m *Store) DeliveryReset(ctx context.Context, id string, now time.Time) (*w
 // leased returns the delivery id if it is leased with token, or an error
 // wrapping ErrNotFound or ErrLeaseLost.
 func (m *Store) leased(id, token string) (*entry, error) {
+	if token != "" {
+		if e := *m.leaseSlot(token); e != nil && e.d.ID == id && e.d.LeaseToken == token {
+			return e, nil
+		}
+	}
 	e, ok := m.deliveries[id]
 	if !ok {
 		return nil, notFound("delivery", id)

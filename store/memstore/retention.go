@@ -79,6 +79,11 @@ func (m *Store) Purge(ctx context.Context, before time.Time) (PurgeResult, error
 	if res.Events == 0 {
 		return res, nil
 	}
+	// A lease slot may point at a delivery removed above (whose lease is
+	// over, so that leased never takes it): drop them all, so that none
+	// keeps a removed record in memory.
+	clear(m.leases[:])
+
 	m.byTime = append(kept, m.byTime[end:]...) // a new array: the old one is freed
 	for sub, gone := range removed {
 		left := slices.DeleteFunc(m.bySub[sub], func(e *entry) bool { return gone[e] })
