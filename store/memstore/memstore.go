@@ -102,10 +102,12 @@ type Store struct {
 	deliveries map[string]*entry
 	// leases holds, by a hash of the lease token, the last delivery a
 	// claim leased with that token: the one a worker reports on next, as
-	// it holds one lease at a time. leased looks there before it looks in
-	// deliveries, a map too large to stay in the caches. A slot is only a
-	// hint: leased checks the delivery's ID and token, and only a leased
-	// delivery (which Purge never removes) can pass.
+	// it holds one lease at a time (of a loop's claim of several, only the
+	// last is there). leased looks there before it looks in deliveries, a
+	// map too large to stay in the caches. A slot is only a hint: tokens
+	// may share one, and leased checks the delivery's ID and token, so
+	// only a delivery leased with that token (which Purge never removes)
+	// can pass; an empty token never does.
 	leases [leaseSlots]*entry
 	bySub  map[string][]*entry  // subscription ID -> its deliveries, as inserted
 	queues map[string]*subQueue // subscription ID -> its pending deliveries
@@ -758,7 +760,7 @@ func (m *Store) claim(p webhook.ClaimParams, c *claimed) {
 		m.fixHead(q)
 		c.add(e.d)
 	}
-	if n := len(entries); n > 0 {
+	if n := len(entries); n > 0 && p.LeaseToken != "" { // leased never looks up ""
 		*m.leaseSlot(p.LeaseToken) = entries[n-1]
 	}
 	for _, q := range touched {
