@@ -16,12 +16,7 @@ import (
 func TestEmptyLeaseTokenIsRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	m := New()
-	e := &webhook.Event{ID: "evt_1", Type: "a", Timestamp: t0, Data: []byte(`{}`)}
-	d := &webhook.Delivery{ID: "dlv_1", EventID: "evt_1", EventType: "a", SubscriptionID: "sub_1",
-		State: webhook.DeliveryPending, NextAttemptAt: t0, CreatedAt: t0, UpdatedAt: t0}
-	require.NoError(t, m.EventInsert(ctx, e, []*webhook.Delivery{d}, nil))
+	m := storeWith(t, "1")
 	claimed, err := m.DeliveryClaim(ctx, webhook.ClaimParams{Now: t0, Limit: 1, LeaseToken: "lease_1", LeasedUntil: t0.Add(time.Minute)})
 	require.NoError(t, err)
 	require.Len(t, claimed, 1)

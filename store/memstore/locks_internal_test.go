@@ -15,20 +15,12 @@ import (
 func TestClaimsDoNotWaitForEventReaders(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	m := New()
-	newEvent := func(id string) (*webhook.Event, []*webhook.Delivery) {
-		return &webhook.Event{ID: "evt_" + id, Type: "a", Timestamp: t0, Data: []byte(`{}`)},
-			[]*webhook.Delivery{{ID: "dlv_" + id, EventID: "evt_" + id, EventType: "a", SubscriptionID: "sub_1",
-				State: webhook.DeliveryPending, NextAttemptAt: t0, CreatedAt: t0, UpdatedAt: t0}}
-	}
-	e, ds := newEvent("1")
-	require.NoError(t, m.EventInsert(ctx, e, ds, nil))
+	m := storeWith(t, "1")
 
 	m.evMu.RLock() // a reader of the events that takes its time
 	inserted := make(chan error, 1)
 	go func() {
-		e, ds := newEvent("2")
+		e, ds := oneDelivery("2")
 		inserted <- m.EventInsert(ctx, e, ds, nil)
 	}()
 	// Give the insert every chance to take the queue lock if it were to.
