@@ -119,3 +119,38 @@ func BenchmarkDeliveryPath(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDeliveryListBySubscription lists a page of 50 of one
+// subscription's deliveries, from its start and from its middle, with
+// 100,000 stored: the queue lock is held for the call, so its cost is a
+// pause for every worker.
+func BenchmarkDeliveryListBySubscription(b *testing.B) {
+	const stored = 100_000
+	s := memstore.New()
+	ctx := b.Context()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range stored {
+		id := fmt.Sprintf("evt_%026d", i)
+		e := &webhook.Event{ID: id, Type: "invoice.paid", Timestamp: now, Data: []byte(`{}`)}
+		d := &webhook.Delivery{ID: fmt.Sprintf("dlv_%026d", i), EventID: id, EventType: e.Type, SubscriptionID: "sub_1",
+			State: webhook.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+		if err := s.EventInsert(ctx, e, []*webhook.Delivery{d}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, after := range []string{"", fmt.Sprintf("dlv_%026d", stored/2)} {
+		name := "first page"
+		if after != "" {
+			name = "middle page"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ds, err := s.DeliveryList(ctx, webhook.DeliveryListParams{SubscriptionID: "sub_1", After: after, Limit: 50})
+				if err != nil || len(ds) != 50 {
+					b.Fatalf("listed %d: %v", len(ds), err)
+				}
+			}
+		})
+	}
+}

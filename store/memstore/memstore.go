@@ -32,17 +32,19 @@
 //
 // Pending deliveries wait in one queue per subscription, a min-heap keyed by
 // effective due time (the later of NextAttemptAt and LeasedUntil) then ID,
-// and the queues themselves sit in a min-heap keyed by their first
-// delivery. Claims and DeliveryNextDue look only at the fronts of these
-// queues, and a subscription that the claim's Exclude reports is set aside
-// whole: its backlog, however long, is not read. Deliveries are also
-// indexed by subscription and by event, and subscriptions by tenant and,
-// within a tenant, by exact event type with those that have "*" patterns
-// apart, so Publish (SubscriptionMatch), SubscriptionDelete and filtered
-// DeliveryList calls touch only the records concerned. A small table, by
-// lease token, holds the delivery each claim leased last: a worker's report
-// on it (DeliveryUpdate, DeliveryUpdateClaim, DeliveryRelease) finds it
-// there, without a lookup in the map of all deliveries.
+// and the queues themselves sit in a min-heap keyed by their first delivery.
+// Claims and DeliveryNextDue look only at the fronts of these queues, and a
+// subscription that the claim's Exclude reports is set aside whole: its
+// backlog, however long, is not read. Deliveries are also indexed by event,
+// and by subscription in ID order: a page of a subscription's deliveries
+// (DeliveryList with SubscriptionID) starts where the page does and reads no
+// further than it needs. Subscriptions are indexed by tenant and, within a
+// tenant, by exact event type with those that have "*" patterns apart, so
+// Publish (SubscriptionMatch), SubscriptionDelete and filtered DeliveryList
+// calls touch only the records concerned. A small table, by lease token,
+// holds the delivery each claim leased last: a worker's report on it
+// (DeliveryUpdate, DeliveryUpdateClaim, DeliveryRelease) finds it there,
+// without a lookup in the map of all deliveries.
 //
 // # Caveats
 //
@@ -109,7 +111,7 @@ type Store struct {
 	// only a delivery leased with that token (which Purge never removes)
 	// can pass; an empty token never does.
 	leases [leaseSlots]*entry
-	bySub  map[string][]*entry  // subscription ID -> its deliveries, as inserted
+	bySub  map[string][]*entry  // subscription ID -> its deliveries, by ID (see insertByID)
 	queues map[string]*subQueue // subscription ID -> its pending deliveries
 	heads  headQueue            // the queues that are not empty
 }
@@ -506,7 +508,7 @@ func (m *Store) queueDeliveries(rec *eventRecord, deliveries []*webhook.Delivery
 		ent := &rec.entries[i]
 		ent.d, ent.index = d, -1
 		m.deliveries[d.ID] = ent
-		m.bySub[d.SubscriptionID] = append(m.bySub[d.SubscriptionID], ent)
+		m.bySub[d.SubscriptionID] = insertByID(m.bySub[d.SubscriptionID], ent)
 		m.requeue(ent)
 	}
 }
@@ -902,8 +904,11 @@ func (m *Store) DeliveryGet(ctx context.Context, id string) (*webhook.Delivery, 
 }
 
 // DeliveryList returns copies of the deliveries that pass p, with their
-// attempts, in ascending ID order. With p.EventID or p.SubscriptionID set it
-// reads only the deliveries of that event or subscription.
+// attempts, in ascending ID order. With p.EventID set it reads only that
+// event's deliveries; with p.SubscriptionID set (and not p.EventID), only
+// the subscription's, which it keeps in ID order, from p.After on and until
+// p.Limit of them pass. Otherwise it sorts every delivery: for inspection,
+// not hot paths, as it holds the queue lock meanwhile.
 func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) ([]*webhook.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -920,15 +925,24 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 				entries = append(entries, &rec.entries[i])
 			}
 		}
+		slices.SortFunc(entries, compareEntryIDs)
 	case p.SubscriptionID != "":
-		entries = slices.Clone(m.bySub[p.SubscriptionID])
+		// Sorted already: read from the page's start, not every delivery
+		// of the subscription.
+		entries = m.bySub[p.SubscriptionID]
+		if p.After != "" {
+			i, _ := slices.BinarySearchFunc(entries, p.After, func(e *entry, id string) int {
+				return strings.Compare(e.d.ID, id)
+			})
+			entries = entries[i:]
+		}
 	default:
 		entries = make([]*entry, 0, len(m.deliveries))
 		for _, e := range m.deliveries {
 			entries = append(entries, e)
 		}
+		slices.SortFunc(entries, compareEntryIDs)
 	}
-	slices.SortFunc(entries, func(a, b *entry) int { return strings.Compare(a.d.ID, b.d.ID) })
 	var out []*webhook.Delivery
 	for _, e := range entries {
 		if p.Limit > 0 && len(out) >= p.Limit {
@@ -1089,6 +1103,25 @@ func insertSorted(ids []string, id string) []string {
 
 func notFound(what, id string) error {
 	return fmt.Errorf("memstore: %s %q: %w", what, id, webhook.ErrNotFound)
+}
+
+// compareEntryIDs orders entries by delivery ID.
+func compareEntryIDs(a, b *entry) int { return strings.Compare(a.d.ID, b.d.ID) }
+
+// insertByID inserts e into entries, sorted by delivery ID. A Dispatcher's
+// deliveries come in ID order, or nearly (concurrent Publishes may store
+// theirs in the other order), so e goes at the end or a few places before
+// it, found from the end; one that goes further back (IDs from another
+// Dispatcher, or from a caller of EventInsert) is found by a binary search
+// and shifts the entries after it.
+func insertByID(entries []*entry, e *entry) []*entry {
+	i := len(entries)
+	for ; i > 0 && len(entries)-i < 8 && entries[i-1].d.ID > e.d.ID; i-- {
+	}
+	if i > 0 && entries[i-1].d.ID > e.d.ID {
+		i, _ = slices.BinarySearchFunc(entries[:i], e, compareEntryIDs)
+	}
+	return slices.Insert(entries, i, e)
 }
 
 // withoutAttempts copies d without its attempt log, as claims return it.

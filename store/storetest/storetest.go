@@ -91,6 +91,7 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"DeliveryRelease", testDeliveryRelease},
 		{"DeliveryGetList", testDeliveryGetList},
 		{"DeliveryListPaging", testDeliveryListPaging},
+		{"DeliveryListPagingAcrossEvents", testDeliveryListPagingAcrossEvents},
 		{"DeliveryReset", testDeliveryReset},
 		{"SubscriptionDeleteCancels", testSubscriptionDeleteCancels},
 		{"ConcurrentClaims", testConcurrentClaims},
@@ -1043,6 +1044,33 @@ func testDeliveryGetList(t *testing.T, s webhook.Store) {
 	require.Len(t, list, 1)
 	require.Len(t, list[0].Attempts, 1, "DeliveryList fills in the attempts")
 	require.Equal(t, 500, list[0].Attempts[0].StatusCode)
+}
+
+// A subscription's deliveries are listed in ID order whatever order their
+// events were stored in, page after page.
+func testDeliveryListPagingAcrossEvents(t *testing.T, s webhook.Store) {
+	for i, id := range []string{"dlv_5", "dlv_2", "dlv_4", "dlv_1", "dlv_3"} {
+		evID := fmt.Sprintf("evt_%d", i)
+		require.NoError(t, s.EventInsert(t.Context(), newEvent(evID, "", "invoice.paid"), []*webhook.Delivery{
+			newDelivery(id, evID, "sub_a", "", t0),
+			newDelivery(id+"b", evID, "sub_b", "", t0),
+		}, nil))
+	}
+	var pages [][]string
+	after := ""
+	for range 4 {
+		got, err := s.DeliveryList(t.Context(), webhook.DeliveryListParams{SubscriptionID: "sub_a", After: after, Limit: 2})
+		require.NoError(t, err)
+		if len(got) == 0 {
+			break
+		}
+		pages = append(pages, ids(got))
+		after = got[len(got)-1].ID
+	}
+	require.Equal(t, [][]string{{"dlv_1", "dlv_2"}, {"dlv_3", "dlv_4"}, {"dlv_5"}}, pages)
+	got, err := s.DeliveryList(t.Context(), webhook.DeliveryListParams{SubscriptionID: "sub_b", After: "dlv_2"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"dlv_2b", "dlv_3b", "dlv_4b", "dlv_5b"}, ids(got))
 }
 
 func testDeliveryListPaging(t *testing.T, s webhook.Store) {
