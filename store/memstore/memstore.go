@@ -40,11 +40,11 @@
 // (DeliveryList with SubscriptionID) starts where the page does and reads no
 // further than it needs. Subscriptions are indexed by tenant and, within a
 // tenant, by exact event type with those that have "*" patterns apart, so
-// Publish (SubscriptionMatch), SubscriptionDelete and filtered DeliveryList
-// calls touch only the records concerned. A small table, by lease token,
-// holds the delivery each claim leased last: a worker's report on it
-// (DeliveryUpdate, DeliveryUpdateClaim, DeliveryRelease) finds it there,
-// without a lookup in the map of all deliveries.
+// Publish (SubscriptionMatch), SubscriptionDelete and DeliveryList calls by
+// event or subscription touch only the records concerned. A small table, by
+// lease token, holds the delivery each claim leased last: a worker's report
+// on it (DeliveryUpdate, DeliveryUpdateClaim, DeliveryRelease) finds it
+// there, without a lookup in the map of all deliveries.
 //
 // # Caveats
 //
@@ -54,9 +54,13 @@
 // which nothing calls for you: without it memory grows with every event
 // published (pull feeds honour the Dispatcher's retention by hiding older
 // entries, which Purge frees). Call Purge now and then with the retention
-// cutoff, as boltstore's background purge does. Unfiltered
-// SubscriptionList and DeliveryList calls sort every record: they are
-// meant for inspection, not for hot paths.
+// cutoff, as boltstore's background purge does. Unfiltered SubscriptionList
+// calls, and DeliveryList calls filtered by neither event nor subscription,
+// sort every record: they are meant for inspection, not for hot paths. A
+// subscription's deliveries are kept in ID order, which the Dispatcher's IDs
+// follow; deliveries given to EventInsert far out of that order (random IDs
+// from an import, say) cost a shift of the ones after them (up to all of the
+// subscription's deliveries) each.
 package memstore
 
 import (
