@@ -384,7 +384,7 @@ func (d *Dispatcher) deliver(rs *runState, deadline *attemptDeadline, dl *Delive
 		update.State, update.LastError = DeliveryCanceled, "subscription is disabled"
 		return outcome{update: update, record: true, log: log}
 	}
-	ev, err := dl.publishedEvent(), error(nil)
+	ev := dl.publishedEvent() // err is nil here: SubscriptionGet succeeded
 	if ev == nil {
 		ev, err = d.store.EventGet(ctx, dl.EventID)
 	}

@@ -32,13 +32,13 @@ func (r rejection) Error() string { return r.err.Error() }
 func (r rejection) Unwrap() error { return r.err }
 
 // committer is the group commit behind EventInsert, DeliveryClaim,
-// DeliveryUpdate, DeliveryUpdateClaim and DeliveryRelease. One goroutine takes the
-// first queued write, drains whatever else is queued at that moment (up to
-// maxGroup) and applies them all in one bbolt write transaction, that is
-// one fsync. Writers that arrive while that fsync runs queue up and form
-// the next group. There is no timer: a lone writer is committed at once,
-// and under load the group grows with the time a commit takes, which is
-// what spreads the cost of an fsync over many writers.
+// DeliveryUpdate, DeliveryUpdateClaim and DeliveryRelease. One goroutine
+// takes the first queued write, drains whatever else is queued at that
+// moment (up to maxGroup) and applies them all in one bbolt write
+// transaction, that is one fsync. Writers that arrive while that fsync runs
+// queue up and form the next group. There is no timer: a lone writer is
+// committed at once, and under load the group grows with the time a commit
+// takes, which is what spreads the cost of an fsync over many writers.
 //
 // If the group's transaction fails for a reason other than a rejection
 // (ErrEventExists, ErrLeaseLost, ErrNotFound), each of its writes is

@@ -10,14 +10,14 @@
 // on the delivery path share a lock: SubscriptionGet and SubscriptionMatch
 // the subscriptions', EventGet its event's shard's (a worker seldom calls
 // it: the deliveries it claims carry the event Publish gave with them, see
-// webhook.Store). None of them takes the
-// queue lock, which the workers' claims and outcomes take alone, so they
-// do not wait for each other, except when a change of the subscriptions
-// is queued behind a call that holds their lock while it waits for the
-// queue's (SubscriptionDelete, or a Publish with pull feed entries). A call
-// that changes what several locks guard (EventInsert, SubscriptionDelete,
-// Purge) takes them in one order and holds them until what a reader could
-// see changed is all done, so no call sees half of it.
+// webhook.Store). None of them takes the queue lock, which the workers'
+// claims and outcomes take alone, so they do not wait for each other, except
+// when a change of the subscriptions is queued behind a call that holds
+// their lock while it waits for the queue's (SubscriptionDelete, or a
+// Publish with pull feed entries). A call that changes what several locks
+// guard (EventInsert, SubscriptionDelete, Purge) takes them in one order and
+// holds them until what a reader could see changed is all done, so no call
+// sees half of it.
 // It follows the ownership rules of webhook.Store to spare copies on the
 // delivery path: it keeps what EventInsert is given as it is, and
 // SubscriptionGet, SubscriptionMatch and EventGet return the values it
@@ -344,9 +344,10 @@ func (m *Store) SubscriptionUpdate(ctx context.Context, s *webhook.Subscription)
 }
 
 // SubscriptionDelete removes a subscription and cancels its pending
-// deliveries in one step, holding every lock: no claim sees the
-// subscription gone and its deliveries still pending. A cancelled delivery loses its lease, so a
-// worker holding it gets webhook.ErrLeaseLost when it reports back.
+// deliveries in one step, holding every lock: no claim sees the subscription
+// gone and its deliveries still pending. A cancelled delivery loses its
+// lease, so a worker holding it gets webhook.ErrLeaseLost when it reports
+// back.
 func (m *Store) SubscriptionDelete(ctx context.Context, id string, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -415,11 +416,11 @@ func (m *Store) SubscriptionMatch(ctx context.Context, tenant, eventType string)
 	return out, nil
 }
 
-// EventInsert stores e, its deliveries and copies of its feed entries in
-// one step that no other call sees half done; it keeps e and the deliveries as they are (webhook.Store
-// ownership). When an event with the same ID exists, or a delivery ID is
-// already stored, it stores nothing; the first case wraps
-// webhook.ErrEventExists.
+// EventInsert stores e, its deliveries and copies of its feed entries in one
+// step that no other call sees half done; it keeps e and the deliveries as
+// they are (webhook.Store ownership). When an event with the same ID exists,
+// or a delivery ID is already stored, it stores nothing; the first case
+// wraps webhook.ErrEventExists.
 func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []*webhook.Delivery, feedEntries []*webhook.FeedEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -455,13 +456,12 @@ func (m *Store) EventInsert(ctx context.Context, e *webhook.Event, deliveries []
 	}(); err != nil {
 		return err
 	}
-	stored := e
 	refs := 0
-	if n := len(m.byTime); n == 0 || compareEvents(m.byTime[n-1], stored) < 0 {
-		m.byTime = append(m.byTime, stored) // the usual case: the newest.
+	if n := len(m.byTime); n == 0 || compareEvents(m.byTime[n-1], e) < 0 {
+		m.byTime = append(m.byTime, e) // the usual case: the newest.
 	} else {
-		i, _ := slices.BinarySearchFunc(m.byTime, stored, compareEvents)
-		m.byTime = slices.Insert(m.byTime, i, stored)
+		i, _ := slices.BinarySearchFunc(m.byTime, e, compareEvents)
+		m.byTime = slices.Insert(m.byTime, i, e)
 	}
 	for _, fe := range feedEntries {
 		if _, ok := m.subs[fe.SubscriptionID]; !ok {
@@ -931,15 +931,7 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 		}
 		slices.SortFunc(entries, compareEntryIDs)
 	case p.SubscriptionID != "":
-		// Sorted already: read from the page's start, not every delivery
-		// of the subscription.
-		entries = m.bySub[p.SubscriptionID]
-		if p.After != "" {
-			i, _ := slices.BinarySearchFunc(entries, p.After, func(e *entry, id string) int {
-				return strings.Compare(e.d.ID, id)
-			})
-			entries = entries[i:]
-		}
+		entries = m.bySub[p.SubscriptionID] // sorted already
 	default:
 		entries = make([]*entry, 0, len(m.deliveries))
 		for _, e := range m.deliveries {
@@ -947,13 +939,13 @@ func (m *Store) DeliveryList(ctx context.Context, p webhook.DeliveryListParams) 
 		}
 		slices.SortFunc(entries, compareEntryIDs)
 	}
+	if p.After != "" { // start the page after it, by binary search
+		entries = entries[sort.Search(len(entries), func(i int) bool { return entries[i].d.ID > p.After }):]
+	}
 	var out []*webhook.Delivery
 	for _, e := range entries {
 		if p.Limit > 0 && len(out) >= p.Limit {
 			break
-		}
-		if e.d.ID <= p.After && p.After != "" {
-			continue
 		}
 		if p.Keep(e.d) {
 			out = append(out, e.d.Clone())
