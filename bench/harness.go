@@ -27,9 +27,11 @@ func window(ctx context.Context, o *options, count func() int64) (measured, erro
 	}
 	var m0, m1 runtime.MemStats
 	var r0, w0 int64
+	var u0 rusage
 	if o.verbose {
 		runtime.ReadMemStats(&m0)
 		r0, w0 = syscalls()
+		u0 = usage()
 	}
 	c0, t0, cpu0 := count(), time.Now(), cpuTime()
 	if err := sleep(ctx, o.duration); err != nil {
@@ -43,10 +45,11 @@ func window(ctx context.Context, o *options, count func() int64) (measured, erro
 	if o.verbose {
 		runtime.ReadMemStats(&m1)
 		r1, w1 := syscalls()
+		u1 := usage()
 		perOp := func(n int64) float64 { return float64(n) / float64(ops) }
-		fmt.Fprintf(os.Stderr, "bench:   %.0f ops/s, %.1f µs CPU/op, %.2f cores busy, %.0f allocs/op, %.0f B/op, %d GCs, %.2f reads/op, %.2f writes/op\n",
-			float64(ops)/t1.Sub(t0).Seconds(), float64(cpu1-cpu0)/1e3/float64(ops), float64(cpu1-cpu0)/float64(t1.Sub(t0)),
-			perOp(int64(m1.Mallocs-m0.Mallocs)), perOp(int64(m1.TotalAlloc-m0.TotalAlloc)), m1.NumGC-m0.NumGC, perOp(r1-r0), perOp(w1-w0))
+		fmt.Fprintf(os.Stderr, "bench:   %.0f ops/s, %.1f µs CPU/op (%.1f in the kernel), %.2f cores busy, %.0f allocs/op, %.0f B/op, %d GCs, %.2f page faults/op, %.2f reads/op, %.2f writes/op\n",
+			float64(ops)/t1.Sub(t0).Seconds(), float64(cpu1-cpu0)/1e3/float64(ops), float64(u1.sys-u0.sys)/1e3/float64(ops), float64(cpu1-cpu0)/float64(t1.Sub(t0)),
+			perOp(int64(m1.Mallocs-m0.Mallocs)), perOp(int64(m1.TotalAlloc-m0.TotalAlloc)), m1.NumGC-m0.NumGC, perOp(u1.minflt-u0.minflt), perOp(r1-r0), perOp(w1-w0))
 	}
 	return measured{
 		perSec:   float64(ops) / t1.Sub(t0).Seconds(),

@@ -45,7 +45,9 @@
 //	go run ./bench -scenarios throughput -concurrency 32 -side lib -cpuprofile cpu.out
 //	go tool pprof -top -cum cpu.out
 //
-// -mutexprofile does the same for the time goroutines waited on mutexes.
+// -mutexprofile does the same for the time goroutines waited on mutexes;
+// -trace writes an execution trace, whose scheduling and blocking profiles
+// (go tool trace -pprof=sched, -pprof=sync) show where goroutines wait.
 //
 // -logger discard gives every Dispatcher slog.New(slog.DiscardHandler)
 // instead of the default Config.Logger, to see what logging costs.
@@ -74,6 +76,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,6 +114,7 @@ func main() {
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		memprofile = flag.String("memprofile", "", "write a heap profile at the end to this file")
 		mutexprof  = flag.String("mutexprofile", "", "write a profile of mutex contention over the whole run to this file")
+		tracefile  = flag.String("trace", "", "write an execution trace of the whole run to this file (go tool trace)")
 		child      = flag.String("child", "", "internal: run one measurement in a child process")
 		logger     = flag.String("logger", "default", "Config.Logger of the library: default (nil), or discard (slog.DiscardHandler)")
 	)
@@ -132,6 +136,11 @@ func main() {
 			fatal(fmt.Errorf("-concurrency: %q is not a positive number", f))
 		}
 		o.concurrency = append(o.concurrency, n)
+	}
+	switch o.side {
+	case "both", "lib", "raw":
+	default:
+		fatal(fmt.Errorf("-side %q: want both, lib or raw", o.side))
 	}
 	o.logger = *logger
 	switch *logger {
@@ -181,6 +190,17 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 
+	if *tracefile != "" {
+		f, err := os.Create(*tracefile)
+		if err != nil {
+			fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			fatal(err)
+		}
+		defer trace.Stop()
+	}
+
 	if *mutexprof != "" {
 		runtime.SetMutexProfileFraction(1)
 		defer writeProfile("mutex", *mutexprof)
@@ -202,7 +222,14 @@ func main() {
 		rows = append(rows, got...)
 	}
 
-	table := renderTable(rows, o.smoke) + "\n" + machine(&o, time.Since(started)) + "\n"
+	unjudged := ""
+	switch {
+	case o.smoke:
+		unjudged = "(smoke)"
+	case o.side != "both":
+		unjudged = "(" + o.side + " only)"
+	}
+	table := renderTable(rows, unjudged) + "\n" + machine(&o, time.Since(started)) + "\n"
 	fmt.Print(table)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {

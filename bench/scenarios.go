@@ -63,14 +63,14 @@ func scenarioThroughput(ctx context.Context, o *options) ([]row, error) {
 		r := row{scenario: fmt.Sprintf("memstore delivered/s, concurrency %d", c), unit: "/s", lib: lib, raw: raw, note: "vs signed POST/s"}
 		switch c {
 		case 8:
-			r = r.withTarget(0.80)
+			r = r.withRatioTarget(0.80)
 		case 32:
-			r = r.withTarget(0.90)
+			r = r.withRatioTarget(0.90)
 		}
 		rows = append(rows, r)
 		cr := row{scenario: fmt.Sprintf("CPU per delivered webhook, concurrency %d", c), unit: "µs", lib: libCPU, raw: rawCPU, lowerBetter: true}
 		if c == 32 {
-			cr = cr.withTarget(1.25)
+			cr = cr.withRatioTarget(1.25)
 		}
 		if c == 1 || c == 32 {
 			cpuRows = append(cpuRows, cr)
@@ -166,7 +166,7 @@ func scenarioBolt(ctx context.Context, o *options) ([]row, error) {
 		}
 		r := row{scenario: fmt.Sprintf("boltstore Publish/s, %d publishers, fsync on", n), unit: "/s", lib: lib, raw: raw, note: "vs raw bbolt group commit"}
 		if n == 32 {
-			r = r.withTarget(0.80)
+			r = r.withRatioTarget(0.80)
 		}
 		rows = append(rows, r)
 	}
@@ -348,7 +348,7 @@ func scenarioLatency(ctx context.Context, o *options) ([]row, error) {
 		}
 		p50 := row{scenario: fmt.Sprintf("latency p50, concurrency %d", k), unit: "µs", lib: lib50, raw: raw50, lowerBetter: true, note: "publish→received vs send→received"}
 		if k == 1 {
-			p50 = p50.withTarget(2)
+			p50 = p50.withRatioTarget(2)
 		}
 		rows = append(rows, p50, row{scenario: fmt.Sprintf("latency p99, concurrency %d", k), unit: "µs", lib: lib99, raw: raw99, lowerBetter: true})
 	}

@@ -19,16 +19,24 @@ type row struct {
 	lib, raw []float64 // one value per round; raw nil: no raw reference
 	// lowerBetter: the figure is a cost (time, CPU, memory), not a rate.
 	lowerBetter bool
-	// target, when set, is judged on the ratio of medians (library/raw),
-	// or on the library's median when raw is nil: the figure must be at
+	// target, when set, is judged on the ratio of medians (library/raw)
+	// when ofRaw, else on the library's median: the figure must be at
 	// least (or, when lowerBetter, at most) target.
 	target    float64
 	hasTarget bool
+	ofRaw     bool
 	note      string
 }
 
+// withTarget sets a target for the library's median.
 func (r row) withTarget(t float64) row {
 	r.target, r.hasTarget = t, true
+	return r
+}
+
+// withRatioTarget sets a target for the ratio library/raw.
+func (r row) withRatioTarget(t float64) row {
+	r.target, r.hasTarget, r.ofRaw = t, true, true
 	return r
 }
 
@@ -98,25 +106,29 @@ func cell(xs []float64, unit string) string {
 	return s
 }
 
-// renderTable returns rows as a markdown table.
-func renderTable(rows []row, smoke bool) string {
+// renderTable returns rows as a markdown table. With unjudged not empty
+// (a smoke run, or one side alone), targets are shown but not judged, and
+// unjudged stands in the "met?" column.
+func renderTable(rows []row, unjudged string) string {
 	var b strings.Builder
 	b.WriteString("| scenario | library | raw | ratio | target | met? |\n")
 	b.WriteString("|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		judged := median(r.lib)
 		ratioCell, targetCell, met := "—", "—", "—"
-		if r.raw != nil {
+		if r.lib != nil && r.raw != nil {
 			ratio := median(r.lib) / median(r.raw)
-			judged = ratio
 			ratioCell = fmt.Sprintf("%.2f", ratio)
+		}
+		if r.ofRaw {
+			judged = median(r.lib) / median(r.raw) // NaN, never met, without one side
 		}
 		if r.hasTarget {
 			op := "≥"
 			if r.lowerBetter {
 				op = "≤"
 			}
-			if r.raw != nil {
+			if r.ofRaw {
 				targetCell = fmt.Sprintf("%s %.2f×", op, r.target)
 			} else {
 				targetCell = fmt.Sprintf("%s %s %s", op, figure(r.target), r.unit)
@@ -126,8 +138,8 @@ func renderTable(rows []row, smoke bool) string {
 				ok = judged <= r.target
 			}
 			switch {
-			case smoke:
-				met = "(smoke)"
+			case unjudged != "":
+				met = unjudged
 			case ok:
 				met = "yes"
 			default:
@@ -145,11 +157,22 @@ func renderTable(rows []row, smoke bool) string {
 
 // cpuTime returns the CPU time the process has used, user and system.
 func cpuTime() time.Duration {
+	u := usage()
+	return u.user + u.sys
+}
+
+// rusage is the part of getrusage(2) for the process that -v prints.
+type rusage struct {
+	user, sys time.Duration // CPU time in user space and in the kernel
+	minflt    int64         // page faults served without I/O: mostly memory the process touches for the first time
+}
+
+func usage() rusage {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return rusage{}
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return rusage{user: time.Duration(ru.Utime.Nano()), sys: time.Duration(ru.Stime.Nano()), minflt: ru.Minflt}
 }
 
 // procStatusMiB returns a figure of /proc/self/status (VmRSS, VmHWM,
