@@ -136,46 +136,71 @@ func verbatimString(s string) bool {
 
 // verbatimJSON reports whether json.Marshal writes the valid JSON b, as a
 // json.RawMessage, as it is: no whitespace outside strings, nothing it
-// escapes.
+// escapes. The bytes it escapes (<, >, & and U+2028/U+2029, which begin
+// with 0xE2) can stand in valid JSON only inside strings, and tab, newline
+// and carriage return only outside them (a string holds them escaped), as
+// whitespace: each is found by one search of the whole data, in
+// bytes.IndexByte's vector code. Only a space can be either, so only data
+// with a space is walked, string by string.
 func verbatimJSON(b []byte) bool {
 	if len(b) == 0 {
 		return false
 	}
-	in := false
-	for i := 0; i < len(b); i++ {
-		for in && i+8 <= len(b) { // skip eight ordinary string bytes at a time
-			if x := swar.Load(b, i); swar.HasHigh(x) || swar.HasByte(x, '"') || swar.HasByte(x, '\\') ||
-				swar.HasByte(x, '<') || swar.HasByte(x, '>') || swar.HasByte(x, '&') {
-				break
-			}
-			i += 8
-		}
-		if i >= len(b) {
-			break
-		}
-		c := b[i]
-		if !jsonSpecial[c] {
-			continue
-		}
-		switch c {
-		case '"':
-			in = !in
-		case '\\':
-			i++ // only inside a string: the escaped byte is ASCII.
-		case '<', '>', '&':
+	for _, c := range [...]byte{'<', '>', '&', '\t', '\n', '\r'} {
+		if bytes.IndexByte(b, c) >= 0 {
 			return false
-		case 0xE2: // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-			if i+2 < len(b) && b[i+1] == 0x80 && b[i+2]&^1 == 0xA8 {
-				return false
-			}
-		default: // whitespace
-			if !in {
-				return false
-			}
 		}
 	}
-	return true
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(b[i:], 0xE2)
+		if j < 0 {
+			break
+		}
+		if i += j; i+2 < len(b) && b[i+1] == 0x80 && b[i+2]&^1 == 0xA8 {
+			return false
+		}
+	}
+	return bytes.IndexByte(b, ' ') < 0 || !spaceOutsideStrings(b)
 }
 
-// jsonSpecial marks the bytes verbatimJSON looks at.
-var jsonSpecial = [256]bool{'"': true, '\\': true, '<': true, '>': true, '&': true, 0xE2: true, ' ': true, '\t': true, '\n': true, '\r': true}
+// spaceOutsideStrings reports whether the valid JSON b has a space outside
+// its strings. Without a backslash in b every quote opens or closes a
+// string, so a space is outside one when the quotes before it are even in
+// number: it counts them from one space to the next (bytes.Count, vector
+// code too). Otherwise it walks the strings.
+func spaceOutsideStrings(b []byte) bool {
+	if bytes.IndexByte(b, '\\') < 0 {
+		in := false
+		for i := 0; ; i++ {
+			j := bytes.IndexByte(b[i:], ' ')
+			if j < 0 {
+				return false
+			}
+			if in = in != (bytes.Count(b[i:i+j], quote)%2 == 1); !in {
+				return true
+			}
+			i += j
+		}
+	}
+	in := false
+	for i := 0; i < len(b); {
+		stop := byte(' ') // outside a string, a space; inside, an escape
+		if in {
+			stop = '\\'
+		}
+		j := swar.Index2(b, i, '"', stop)
+		switch {
+		case j < 0:
+			return false
+		case b[j] == '"':
+			in, i = !in, j+1
+		case in: // a backslash: skip the byte it escapes
+			i = j + 2
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+var quote = []byte{'"'}

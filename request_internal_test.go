@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -21,6 +22,8 @@ func FuzzEnvelope(f *testing.F) {
 		{"evt_1", "invoice.paid", `{"a":1}`, 1_700_000_000_123_456_789},
 		{"evt <&>", "a\"b", `{"html":"<b>&amp;</b>"}`, 0},
 		{"x", "y", "{ \"spaced\" : [1, 2] }", -1},
+		{"x", "y", `{"a b":"c\" d","e":"\\", "f":1}`, 7},
+		{"x", "y", `["a b", "c"]`, 7},
 		{"x", "y", `"line\u2028sep"`, 42},
 		{"x", "y", "\"raw \xe2\x80\xa8 sep\"", 42},
 		{"é", "ü", `null`, 9_000_000_000_000_000_000},
@@ -144,4 +147,84 @@ func readAll(t *testing.T, r io.Reader) []byte {
 	b, err := io.ReadAll(r)
 	require.NoError(t, err)
 	return b
+}
+
+// BenchmarkVerbatimJSON measures the check Publish makes on every event's
+// data before it builds the envelope: one long string (the bench
+// program's 1 KiB body), an object of many short fields, the same with
+// spaces in its strings (which make the check look at each space), and
+// 64 KiB of such objects.
+func BenchmarkVerbatimJSON(b *testing.B) {
+	var fields bytes.Buffer
+	fields.WriteString(`{"id":"ord_2Q9xK7","amount":1299,"currency":"EUR","paid":true,"customer":{"id":"cus_81","email":"ada@example.com","tags":["vip","eu"]},"lines":[`)
+	for i := range 12 {
+		if i > 0 {
+			fields.WriteByte(',')
+		}
+		fields.WriteString(`{"sku":"SKU-0042","qty":2,"price":4.5,"note":null}`)
+	}
+	fields.WriteString(`]}`)
+	var large bytes.Buffer
+	large.WriteByte('[')
+	for large.Len() < 64<<10 {
+		if large.Len() > 1 {
+			large.WriteByte(',')
+		}
+		large.Write(fields.Bytes())
+	}
+	large.WriteByte(']')
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"string-1KiB", []byte(`{"pad":"` + string(bytes.Repeat([]byte{'x'}, 1016)) + `"}`)},
+		{"fields-" + strconv.Itoa(fields.Len()) + "B", fields.Bytes()},
+		{"fields-spaced-" + strconv.Itoa(fields.Len()) + "B", bytes.ReplaceAll(fields.Bytes(), []byte("SKU-"), []byte("SKU "))},
+		{"fields-64KiB", large.Bytes()},
+	} {
+		require.True(b, json.Valid(c.data))
+		require.True(b, verbatimJSON(c.data), c.name)
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			for b.Loop() {
+				verbatimJSON(c.data)
+			}
+		})
+	}
+}
+
+// The cases verbatimJSON decides by its whole-data searches, and those it
+// decides by walking the strings because the data has a space; FuzzEnvelope
+// holds it to json.Marshal on any data.
+func TestVerbatimJSON(t *testing.T) {
+	for data, want := range map[string]bool{
+		`{"a":1}`:                 true,
+		`"a b"`:                   true,
+		`{"a b":"c d","e":[1,2]}`: true,
+		`{"a":"x\" y"}`:           true, // an escaped quote does not end the string
+		`{"a":"x\\"}`:             true,
+		`{"a":"x\\", "b":1}`:      false, // an escaped backslash does not escape the quote after it
+		`{"a":"\\\" "}`:           true,
+		`{"a":1 }`:                false,
+		` {"a":1}`:                false,
+		`{"a":1}` + "\n":          false,
+		"{\"a\":\t1}":             false,
+		"[1,\r\n2]":               false,
+		`{"a":"<b>"}`:             false,
+		`{"a":"&amp;"}`:           false,
+		`{"a":"x>y"}`:             false,
+		"\"\xe2\x80\xa8\"":        false, // U+2028
+		"\"\xe2\x80\xa9 \"":       false, // U+2029
+		"\"\xe2\x82\xac \"":       true,  // a euro sign starts with 0xE2 too
+		"\"\xe2\x80\xa8\xe2\"":    false,
+		"\"x\xe2\"":               true,
+	} {
+		require.Equal(t, want, verbatimJSON([]byte(data)), "%q", data)
+		if json.Valid([]byte(data)) {
+			got, err := json.Marshal(json.RawMessage(data))
+			require.NoError(t, err)
+			require.Equal(t, want, string(got) == data, "json.Marshal of %q: %q", data, got)
+		}
+	}
+	require.False(t, verbatimJSON(nil))
 }

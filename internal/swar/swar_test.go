@@ -69,3 +69,27 @@ func TestRandomWords(t *testing.T) {
 		require.Equal(t, want, HasLess(x, 0x20), "HasLess(%x, 0x20)", b)
 	}
 }
+
+// Index2 against a byte-by-byte search, at every start, in buffers of
+// every length up to 24 drawn from bytes near the boundaries.
+func TestIndex2(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pool := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x5c, 0x7f, 0x80, 0x81, 0xff, 'x'}
+	for range 20_000 {
+		b := make([]byte, r.IntN(25))
+		for i := range b {
+			b[i] = pool[r.IntN(len(pool))]
+		}
+		c1, c2 := pool[r.IntN(len(pool))], pool[r.IntN(len(pool))]
+		for i := 0; i <= len(b); i++ {
+			want := -1
+			for j := i; j < len(b); j++ {
+				if b[j] == c1 || b[j] == c2 {
+					want = j
+					break
+				}
+			}
+			require.Equal(t, want, Index2(b, i, c1, c2), "Index2(%x, %d, %#x, %#x)", b, i, c1, c2)
+		}
+	}
+}
