@@ -34,7 +34,7 @@
 //
 // Usage:
 //
-//	go run ./bench                         # everything, about 12 minutes (the 1M file takes 2)
+//	go run ./bench                         # everything, about 10 minutes (the 1M file takes 2)
 //	go run ./bench -out bench.md           # also write the table to a file
 //	go run ./bench -smoke                  # every scenario tiny, about 5 seconds, for CI
 //	go run ./bench -scenarios throughput,latency -rounds 7 -duration 3s
@@ -65,7 +65,10 @@
 // -memory-duration while sampling RSS and the Go heap.
 //
 // The figures depend on the machine and on what else runs on it: the table
-// ends with the Go version, the CPU count and the load average.
+// ends with the Go version, the CPU count and the load average. On a shared
+// virtual machine one round can run at half the speed of the next, on
+// either side; the default of nine rounds per side makes each median, and
+// so each ratio, less dependent on a few slow rounds than five would.
 package main
 
 import (
@@ -118,7 +121,7 @@ func main() {
 		child      = flag.String("child", "", "internal: run one measurement in a child process")
 		logger     = flag.String("logger", "default", "Config.Logger of the library: default (nil), or discard (slog.DiscardHandler)")
 	)
-	flag.IntVar(&o.rounds, "rounds", 5, "rounds of library and raw per measurement")
+	flag.IntVar(&o.rounds, "rounds", 9, "rounds of library and raw per measurement (medians of nine move less with the machine than of five)")
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "measured window of one round")
 	flag.StringVar(&o.side, "side", "both", "run both sides, or only the library (lib) or the raw reference (raw), for profiling one")
 	conc := flag.String("concurrency", "1,8,32,128", "concurrencies of the throughput scenario, comma separated")
