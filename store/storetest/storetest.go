@@ -77,6 +77,7 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.Store) {
 		{"EventInsertGet", testEventInsertGet},
 		{"EventInsertDuplicate", testEventInsertDuplicate},
 		{"EventInsertDuplicateDelivery", testEventInsertDuplicateDelivery},
+		{"EventInsertDuplicateOfAnOlderID", testEventInsertDuplicateOfAnOlderID},
 		{"EventAndDeliveryCopies", testEventAndDeliveryCopies},
 		{"ClaimOrder", testClaimOrder},
 		{"ClaimLimit", testClaimLimit},
@@ -585,6 +586,27 @@ func testEventInsertDuplicateDelivery(t *testing.T, s webhook.Store) {
 		})
 	}
 	require.Equal(t, []string{"dlv_1"}, ids(claim(t, s, t0, 10, "lease_1")))
+}
+
+// testEventInsertDuplicateOfAnOlderID stores IDs that sort after the
+// duplicates given next: a store that spares a lookup for IDs newer than
+// all it holds (the Dispatcher's grow with time) must still find these.
+func testEventInsertDuplicateOfAnOlderID(t *testing.T, s webhook.Store) {
+	ctx := t.Context()
+	publish(t, s, "evt_1", newDelivery("dlv_1", "evt_1", "sub_1", "", t0))
+	publish(t, s, "evt_9", newDelivery("dlv_9", "evt_9", "sub_1", "", t0))
+
+	err := s.EventInsert(ctx, newEvent("evt_1", "", "invoice.paid"), []*webhook.Delivery{newDelivery("dlv_5", "evt_1", "sub_1", "", t0)}, nil)
+	require.ErrorIs(t, err, webhook.ErrEventExists)
+	err = s.EventInsert(ctx, newEvent("evt_5", "", "invoice.paid"), []*webhook.Delivery{newDelivery("dlv_1", "evt_5", "sub_2", "", t0)}, nil)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, webhook.ErrEventExists, "the event itself is new")
+	_, err = s.EventGet(ctx, "evt_5")
+	require.ErrorIs(t, err, webhook.ErrNotFound, "nothing is stored")
+	_, err = s.DeliveryGet(ctx, "dlv_5")
+	require.ErrorIs(t, err, webhook.ErrNotFound, "nothing is stored")
+	require.Equal(t, "evt_1", getDelivery(t, s, "dlv_1").EventID, "the stored delivery is untouched")
+	require.Equal(t, []string{"dlv_1", "dlv_9"}, ids(claim(t, s, t0, 10, "lease_1")))
 }
 
 // testEventAndDeliveryCopies checks the ownership rules for events and
