@@ -225,14 +225,14 @@ func main() {
 		rows = append(rows, got...)
 	}
 
-	unjudged := ""
-	switch {
-	case o.smoke:
-		unjudged = "(smoke)"
-	case o.side != "both":
-		unjudged = "(" + o.side + " only)"
+	smoke, oneSide := "", ""
+	if o.smoke {
+		smoke = "(smoke)"
 	}
-	table := renderTable(rows, unjudged) + "\n" + machine(&o, time.Since(started)) + "\n"
+	if o.side != "both" {
+		oneSide = "(" + o.side + " only)"
+	}
+	table := renderTable(rows, smoke, oneSide) + "\n" + machine(&o, time.Since(started)) + "\n"
 	fmt.Print(table)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {

@@ -106,10 +106,10 @@ func cell(xs []float64, unit string) string {
 	return s
 }
 
-// renderTable returns rows as a markdown table. With unjudged not empty
-// (a smoke run, or one side alone), targets are shown but not judged, and
-// unjudged stands in the "met?" column.
-func renderTable(rows []row, unjudged string) string {
+// renderTable returns rows as a markdown table. Targets are shown but not
+// judged in a smoke run, nor ratio targets in a run of one side: smoke and
+// oneSide, when not empty, stand in the "met?" column then.
+func renderTable(rows []row, smoke, oneSide string) string {
 	var b strings.Builder
 	b.WriteString("| scenario | library | raw | ratio | target | met? |\n")
 	b.WriteString("|---|---|---|---|---|---|\n")
@@ -138,8 +138,10 @@ func renderTable(rows []row, unjudged string) string {
 				ok = judged <= r.target
 			}
 			switch {
-			case unjudged != "":
-				met = unjudged
+			case smoke != "":
+				met = smoke
+			case r.ofRaw && oneSide != "":
+				met = oneSide
 			case ok:
 				met = "yes"
 			default:
