@@ -43,6 +43,11 @@ func FuzzEnvelope(f *testing.F) {
 		}
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(got))
+		// marshalEnvelope falls back to json.Marshal when verbatimJSON says
+		// no, so the body above cannot show a wrong no: ask it directly.
+		raw, err := json.Marshal(json.RawMessage(data))
+		require.NoError(t, err)
+		require.Equal(t, bytes.Equal(raw, data), verbatimJSON(data), "verbatimJSON(%q)", data)
 
 		// What Publish builds once per event is the same body, with a
 		// copy of the data inside it, and is what deliveries send.
@@ -193,9 +198,10 @@ func BenchmarkVerbatimJSON(b *testing.B) {
 	}
 }
 
-// The cases verbatimJSON decides by its whole-data searches, and those it
-// decides by walking the strings because the data has a space; FuzzEnvelope
-// holds it to json.Marshal on any data.
+// The cases verbatimJSON decides by its whole-data searches, and those
+// with a space, which it decides by counting quotes (no backslash in the
+// data) or by walking the strings; FuzzEnvelope holds it to json.Marshal on
+// any data.
 func TestVerbatimJSON(t *testing.T) {
 	for data, want := range map[string]bool{
 		`{"a":1}`:                 true,
@@ -205,6 +211,10 @@ func TestVerbatimJSON(t *testing.T) {
 		`{"a":"x\\"}`:             true,
 		`{"a":"x\\", "b":1}`:      false, // an escaped backslash does not escape the quote after it
 		`{"a":"\\\" "}`:           true,
+		`{"a":"b","c":"d" }`:      false, // a space after several strings
+		`{"a":"b","c":"d e"}`:     true,
+		`{"a":"b c","d":[1, 2]}`:  false,
+		`{"a b": 1}`:              false, // a second space, outside
 		`{"a":1 }`:                false,
 		` {"a":1}`:                false,
 		`{"a":1}` + "\n":          false,
