@@ -560,12 +560,19 @@ func testEventInsertDuplicate(t *testing.T, s webhook.Store) {
 	require.Equal(t, []string{"dlv_1"}, ids(list))
 	require.Equal(t, []string{"dlv_1"}, ids(claim(t, s, t0, 10, "lease_1")), "a duplicate's deliveries must not be claimable")
 
-	// Once a newer ID is stored, the duplicate is older than the newest: a
-	// store that spares the lookup for IDs newer than all it holds (the
-	// Dispatcher's grow with time) must still find it.
-	require.NoError(t, s.EventInsert(ctx, newEvent("evt_9", "acme", "invoice.paid"), nil, nil))
-	require.ErrorIs(t, s.EventInsert(ctx, again, []*webhook.Delivery{d2}, nil), webhook.ErrEventExists)
-	_, err = s.DeliveryGet(ctx, "dlv_2")
+	// With newer IDs stored, the last of them not the greatest, duplicates
+	// of the greatest and of an older one: a store that spares the lookup
+	// for IDs newer than all it holds (the Dispatcher's grow with time)
+	// must still find both.
+	for _, id := range []string{"evt_9", "evt_5"} {
+		require.NoError(t, s.EventInsert(ctx, newEvent(id, "acme", "invoice.paid"), nil, nil))
+	}
+	for _, id := range []string{"evt_9", "evt_1"} {
+		dup := newEvent(id, "acme", "order.created")
+		err := s.EventInsert(ctx, dup, []*webhook.Delivery{newDelivery("dlv_3", id, "sub_2", "acme", t0)}, nil)
+		require.ErrorIs(t, err, webhook.ErrEventExists, id)
+	}
+	_, err = s.DeliveryGet(ctx, "dlv_3")
 	require.ErrorIs(t, err, webhook.ErrNotFound, "a duplicate's deliveries must not be stored")
 }
 
@@ -573,13 +580,14 @@ func testEventInsertDuplicateDelivery(t *testing.T, s webhook.Store) {
 	ctx := t.Context()
 	publish(t, s, "evt_1", newDelivery("dlv_1", "evt_1", "sub_1", "", t0))
 	publish(t, s, "evt_9", newDelivery("dlv_9", "evt_9", "sub_1", "", t0))
+	publish(t, s, "evt_5", newDelivery("dlv_5", "evt_5", "sub_1", "", t0))
 	tests := []struct {
 		name string
 		ds   []*webhook.Delivery
 	}{
-		// Both the newest ID stored and an older one (see
+		// The greatest ID stored (not the last) and an older one (see
 		// testEventInsertDuplicate).
-		{"ID stored last", []*webhook.Delivery{newDelivery("dlv_2", "evt_2", "sub_2", "", t0), newDelivery("dlv_9", "evt_2", "sub_2", "", t0)}},
+		{"greatest ID stored", []*webhook.Delivery{newDelivery("dlv_2", "evt_2", "sub_2", "", t0), newDelivery("dlv_9", "evt_2", "sub_2", "", t0)}},
 		{"ID already stored", []*webhook.Delivery{newDelivery("dlv_2", "evt_2", "sub_2", "", t0), newDelivery("dlv_1", "evt_2", "sub_2", "", t0)}},
 		{"ID given twice", []*webhook.Delivery{newDelivery("dlv_2", "evt_2", "sub_2", "", t0), newDelivery("dlv_2", "evt_2", "sub_3", "", t0)}},
 	}
@@ -596,7 +604,7 @@ func testEventInsertDuplicateDelivery(t *testing.T, s webhook.Store) {
 			require.Equal(t, "evt_9", getDelivery(t, s, "dlv_9").EventID, "the stored deliveries are untouched")
 		})
 	}
-	require.Equal(t, []string{"dlv_1", "dlv_9"}, ids(claim(t, s, t0, 10, "lease_1")))
+	require.Equal(t, []string{"dlv_1", "dlv_5", "dlv_9"}, ids(claim(t, s, t0, 10, "lease_1")))
 }
 
 // testEventAndDeliveryCopies checks the ownership rules for events and
