@@ -38,7 +38,7 @@
 //	go run ./bench -out bench.md           # also write the table to a file
 //	go run ./bench -smoke                  # every scenario tiny, about 5 seconds, for CI
 //	go run ./bench -scenarios throughput,latency -rounds 7 -duration 3s
-//	go run ./bench -scenarios throughput -concurrency 32 -v   # per-round CPU, allocations, syscalls
+//	go run ./bench -scenarios throughput -concurrency 32 -v   # per-round CPU, page faults, syscalls
 //
 // To find where the time goes, profile one side alone:
 //
@@ -125,7 +125,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "measured window of one round")
 	flag.StringVar(&o.side, "side", "both", "run both sides, or only the library (lib) or the raw reference (raw), for profiling one")
 	conc := flag.String("concurrency", "1,8,32,128", "concurrencies of the throughput scenario, comma separated")
-	flag.BoolVar(&o.verbose, "v", false, "print every round's throughput, CPU per operation, busy cores, allocations, GCs and read/write system calls per operation on stderr")
+	flag.BoolVar(&o.verbose, "v", false, "print every round's throughput, CPU per operation (and its kernel share), busy cores, allocations, GCs, page faults and read/write system calls per operation on stderr")
 	flag.BoolVar(&o.smoke, "smoke", false, "run every scenario tiny, in a few seconds (CI); targets are not judged")
 	flag.StringVar(&o.dir, "dir", "", "directory for bbolt files (default: a temporary directory)")
 	flag.IntVar(&o.memoryPending, "memory-pending", 1_000_000, "pending deliveries in the memory scenario")
