@@ -140,8 +140,8 @@ func verbatimString(s string) bool {
 // with 0xE2) can stand in valid JSON only inside strings, and tab, newline
 // and carriage return only outside them (a string holds them escaped), as
 // whitespace: each is found by one search of the whole data, in
-// bytes.IndexByte's vector code. Only a space can be either, so only data
-// with a space is walked, string by string.
+// bytes.IndexByte's vector code. Only a space can be either: data with one
+// is looked at further (spaceOutsideStrings).
 func verbatimJSON(b []byte) bool {
 	if len(b) == 0 {
 		return false
@@ -176,7 +176,7 @@ func spaceOutsideStrings(b []byte) bool {
 			if j < 0 {
 				return false
 			}
-			if in = in != (bytes.Count(b[i:i+j], quote)%2 == 1); !in {
+			if in = in != (bytes.Count(b[i:i+j], []byte{'"'})%2 == 1); !in {
 				return true
 			}
 			i += j
@@ -202,5 +202,3 @@ func spaceOutsideStrings(b []byte) bool {
 	}
 	return false
 }
-
-var quote = []byte{'"'}

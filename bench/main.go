@@ -225,14 +225,7 @@ func main() {
 		rows = append(rows, got...)
 	}
 
-	smoke, oneSide := "", ""
-	if o.smoke {
-		smoke = "(smoke)"
-	}
-	if o.side != "both" {
-		oneSide = "(" + o.side + " only)"
-	}
-	table := renderTable(rows, smoke, oneSide) + "\n" + machine(&o, time.Since(started)) + "\n"
+	table := renderTable(rows, o.smoke, o.side) + "\n" + machine(&o, time.Since(started)) + "\n"
 	fmt.Print(table)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {

@@ -107,21 +107,21 @@ func cell(xs []float64, unit string) string {
 }
 
 // renderTable returns rows as a markdown table. Targets are shown but not
-// judged in a smoke run, nor ratio targets in a run of one side: smoke and
-// oneSide, when not empty, stand in the "met?" column then.
-func renderTable(rows []row, smoke, oneSide string) string {
+// judged in a smoke run, nor ratio targets in a run of one side (side is
+// -side: both, lib or raw).
+func renderTable(rows []row, smoke bool, side string) string {
 	var b strings.Builder
 	b.WriteString("| scenario | library | raw | ratio | target | met? |\n")
 	b.WriteString("|---|---|---|---|---|---|\n")
 	for _, r := range rows {
-		judged := median(r.lib)
+		ratio := median(r.lib) / median(r.raw) // NaN, never met, without both sides
 		ratioCell, targetCell, met := "—", "—", "—"
 		if r.lib != nil && r.raw != nil {
-			ratio := median(r.lib) / median(r.raw)
 			ratioCell = fmt.Sprintf("%.2f", ratio)
 		}
+		judged := median(r.lib)
 		if r.ofRaw {
-			judged = median(r.lib) / median(r.raw) // NaN, never met, without one side
+			judged = ratio
 		}
 		if r.hasTarget {
 			op := "≥"
@@ -138,10 +138,10 @@ func renderTable(rows []row, smoke, oneSide string) string {
 				ok = judged <= r.target
 			}
 			switch {
-			case smoke != "":
-				met = smoke
-			case r.ofRaw && oneSide != "":
-				met = oneSide
+			case smoke:
+				met = "(smoke)"
+			case r.ofRaw && side != "both":
+				met = "(" + side + " only)"
 			case ok:
 				met = "yes"
 			default:
