@@ -1,40 +1,42 @@
 package webhook
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"syscall"
 	"time"
 )
 
-// newTransport returns the transport deliveries are sent with: no proxy
-// from the environment, idle connections sized to the worker count, and
+// newTransport returns the transport deliveries are sent with (see
+// client): idle connections sized to the worker count, no proxy, and
 // unless c.AllowPrivateNetworks the SSRF guard on every dial. The
 // Dispatcher calls its RoundTrip directly, without an http.Client: it
 // follows no redirects (a 3xx answer is a failed attempt: following it
-// would send a signed payload to a URL nobody subscribed), has no cookie
-// jar, and so needs nothing a Client adds but its costs (a copy of every
-// request's headers, for redirects).
-func newTransport(c *Config) *http.Transport {
+// would send a signed payload to a URL nobody subscribed) and has no
+// cookie jar.
+func newTransport(c *Config) *client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if !c.AllowPrivateNetworks {
 		dialer.Control = refusePrivate
 	}
-	return &http.Transport{
-		Proxy:                 nil, // a proxy would dial on our behalf, past the guard.
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          c.Workers * 2,
-		MaxIdleConnsPerHost:   c.Workers,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
+	return &client{
+		dial:        dialer.DialContext,
+		tlsConfig:   &tls.Config{},
+		tlsTimeout:  10 * time.Second,
+		idleTimeout: 90 * time.Second,
+		maxPerHost:  c.Workers,
+		maxIdle:     c.Workers * 2,
+		headerLimit: responseHeaderLimit,
+		idle:        make(map[connKey][]*persistConn),
 	}
 }
+
+// responseHeaderLimit bounds the status line and headers of an answer.
+const responseHeaderLimit = 1 << 20
 
 // withoutURL returns the error inside a *url.Error, which repeats the URL
 // (and so any token in its query), or err itself.

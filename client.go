@@ -1,0 +1,376 @@
+package webhook
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// client is the http.RoundTripper deliveries are sent with: HTTP/1.1 over
+// keep-alive connections, one request at a time on each, written and read
+// on the calling goroutine. It uses net/http's own wire code
+// (http.Request.Write, http.ReadResponse) but not its Transport, whose
+// two goroutines and channels per connection cost about a quarter of a
+// request's CPU on loopback (see README, Performance). It sends no
+// Accept-Encoding, follows no redirects (the Dispatcher does not want
+// them) and speaks no HTTP/2: every receiver also speaks HTTP/1.1, and
+// a worker holds one connection for its request anyway.
+type client struct {
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
+	tlsConfig   *tls.Config   // cloned per connection, ServerName set
+	tlsTimeout  time.Duration // bounds a TLS handshake
+	idleTimeout time.Duration // an idle connection older than this is closed
+	maxPerHost  int           // idle connections kept per host
+	maxIdle     int           // idle connections kept in all
+	headerLimit int64         // bytes of status line and headers read at most
+
+	mu     sync.Mutex
+	idle   map[connKey][]*persistConn // newest last
+	nidle  int
+	sweep  *time.Timer // closes expired idle connections; nil when none wait
+}
+
+// connKey names the endpoint a connection is to.
+type connKey struct {
+	https bool
+	addr  string // host:port
+}
+
+// persistConn is one connection and its buffers.
+type persistConn struct {
+	key    connKey
+	conn   net.Conn
+	in     countingReader // under br: counts and bounds what is read
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	idleAt time.Time
+}
+
+// countingReader reads from r at most n more bytes, counting them in read.
+type countingReader struct {
+	r    io.Reader
+	n    int64
+	read int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	n, err := c.r.Read(p)
+	c.n -= int64(n)
+	c.read += int64(n)
+	return n, err
+}
+
+var errHeaderTooLarge = errors.New("the receiver's answer has a status line and headers too large")
+
+// aLongTimeAgo, as a deadline, ends a connection's blocked reads and
+// writes at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// RoundTrip sends req on an idle connection to its host, or on a new one,
+// and reads the answer's status line and headers. The answer's body is
+// read from the connection, which goes back to the idle ones when the body
+// was read to its end and closed (and is closed otherwise). A request that
+// fails on a reused connection before any byte of an answer came (the
+// receiver had closed it while idle) is sent once more on a new one: a
+// receiver may so see a request twice, which at-least-once delivery allows
+// (webhook-id tells it). Ending req's context aborts the request and the
+// reading of the body.
+func (c *client) RoundTrip(req *http.Request) (*http.Response, error) {
+	key, err := keyOf(req)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	ctx := req.Context()
+	for retried := false; ; retried = true {
+		pc, reused, err := c.conn(ctx, key)
+		if err != nil {
+			closeBody(req)
+			return nil, ctxErr(ctx, err)
+		}
+		resp, err := c.exchange(ctx, pc, req)
+		if err == nil {
+			return resp, nil
+		}
+		if retried || !reused || pc.in.read > 0 || !staleConn(err) || req.GetBody == nil || ctx.Err() != nil {
+			return nil, ctxErr(ctx, err)
+		}
+		body, gerr := req.GetBody()
+		if gerr != nil {
+			return nil, err
+		}
+		again := *req // a RoundTripper does not change the caller's request
+		again.Body = body
+		req = &again
+	}
+}
+
+// exchange writes req on pc and reads the answer's head; pc is closed on
+// failure. The body it returns gives pc back when closed.
+func (c *client) exchange(ctx context.Context, pc *persistConn, req *http.Request) (*http.Response, error) {
+	stop := context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(aLongTimeAgo) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		_ = pc.conn.Close()
+		return nil, err
+	}
+	pc.in.n, pc.in.read = c.headerLimit, 0
+	if err := req.Write(pc.bw); err != nil {
+		return fail(err)
+	}
+	if err := pc.bw.Flush(); err != nil {
+		return fail(err)
+	}
+	var resp *http.Response
+	for {
+		var err error
+		if resp, err = http.ReadResponse(pc.br, req); err != nil {
+			return fail(err)
+		}
+		// 1xx answers (103 Early Hints, a stray 100 Continue) precede
+		// the final one; 101 would switch protocols, which a webhook
+		// never asks for.
+		if resp.StatusCode < 100 || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return fail(errors.New("the receiver answered 101 Switching Protocols to a webhook"))
+	}
+	pc.in.n = math.MaxInt64 // the head is read; the caller bounds the body
+	keep := !resp.Close && !req.Close
+	if resp.Body == http.NoBody {
+		stopped := stop()
+		c.finish(pc, keep && stopped)
+		return resp, nil
+	}
+	resp.Body = &connBody{rc: resp.Body, c: c, pc: pc, keep: keep, stop: stop}
+	return resp, nil
+}
+
+// connBody is an answer's body; closing it gives its connection back.
+type connBody struct {
+	rc   io.ReadCloser
+	c    *client
+	pc   *persistConn
+	keep bool // the answer allows another request on the connection
+	eof  bool
+	stop func() bool // ends the context watch of the exchange (see finish)
+	done bool
+}
+
+func (b *connBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, errors.New("read on a closed answer body")
+	}
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// Close gives the connection back when the body was read to its end, and
+// closes it otherwise (the rest could be long: it is not read).
+func (b *connBody) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	stopped := b.stop()
+	b.c.finish(b.pc, b.keep && b.eof && stopped)
+	return nil
+}
+
+// finish puts pc with the idle connections when keep holds and nothing was
+// read past the answer, and closes it otherwise. keep is false when the
+// context watch had run, or is running: the connection may then have, or
+// be about to get, a deadline in the past.
+func (c *client) finish(pc *persistConn, keep bool) {
+	if !keep || pc.br.Buffered() > 0 {
+		_ = pc.conn.Close()
+		return
+	}
+	pc.idleAt = time.Now()
+	c.mu.Lock()
+	list := c.idle[pc.key]
+	if len(list) >= c.maxPerHost || c.nidle >= c.maxIdle {
+		c.mu.Unlock()
+		_ = pc.conn.Close()
+		return
+	}
+	c.idle[pc.key] = append(list, pc)
+	c.nidle++
+	if c.sweep == nil {
+		c.sweep = time.AfterFunc(c.idleTimeout, c.closeExpired)
+	}
+	c.mu.Unlock()
+}
+
+// conn returns the newest idle connection to key, or dials one.
+func (c *client) conn(ctx context.Context, key connKey) (pc *persistConn, reused bool, err error) {
+	now := time.Now()
+	var expired []*persistConn
+	c.mu.Lock()
+	list := c.idle[key]
+	for len(list) > 0 && pc == nil {
+		last := list[len(list)-1]
+		list[len(list)-1] = nil
+		list = list[:len(list)-1]
+		c.nidle--
+		if now.Sub(last.idleAt) >= c.idleTimeout {
+			expired = append(expired, last)
+			continue
+		}
+		pc = last
+	}
+	c.idle[key] = list
+	c.mu.Unlock()
+	for _, e := range expired {
+		_ = e.conn.Close()
+	}
+	if pc != nil {
+		return pc, true, nil
+	}
+	pc, err = c.dialConn(ctx, key)
+	return pc, false, err
+}
+
+// dialConn opens a connection to key, with TLS for https.
+func (c *client) dialConn(ctx context.Context, key connKey) (*persistConn, error) {
+	conn, err := c.dial(ctx, "tcp", key.addr)
+	if err != nil {
+		return nil, err
+	}
+	if key.https {
+		host, _, _ := net.SplitHostPort(key.addr)
+		cfg := c.tlsConfig.Clone()
+		cfg.ServerName = host
+		cfg.NextProtos = []string{"http/1.1"}
+		tc := tls.Client(conn, cfg)
+		hctx, cancel := context.WithTimeout(ctx, c.tlsTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+		conn = tc
+	}
+	pc := &persistConn{key: key, conn: conn, bw: bufio.NewWriterSize(conn, 4<<10)}
+	pc.in.r = conn
+	pc.br = bufio.NewReaderSize(&pc.in, 4<<10)
+	return pc, nil
+}
+
+// closeExpired closes the idle connections that have timed out, and runs
+// again while some are left.
+func (c *client) closeExpired() {
+	now := time.Now()
+	var expired []*persistConn
+	c.mu.Lock()
+	for key, list := range c.idle {
+		kept := list[:0]
+		for _, pc := range list {
+			if now.Sub(pc.idleAt) >= c.idleTimeout {
+				expired = append(expired, pc)
+				continue
+			}
+			kept = append(kept, pc)
+		}
+		clear(list[len(kept):])
+		if len(kept) == 0 {
+			delete(c.idle, key)
+		} else {
+			c.idle[key] = kept
+		}
+	}
+	c.nidle -= len(expired)
+	c.sweep = nil
+	if c.nidle > 0 {
+		c.sweep = time.AfterFunc(c.idleTimeout/2, c.closeExpired)
+	}
+	c.mu.Unlock()
+	for _, pc := range expired {
+		_ = pc.conn.Close()
+	}
+}
+
+// CloseIdleConnections closes the idle connections. It does not interrupt
+// those in use, which go back to the idle ones when their answer is done,
+// and the client stays usable: the next request dials.
+func (c *client) CloseIdleConnections() {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle, c.nidle = make(map[connKey][]*persistConn), 0
+	if c.sweep != nil {
+		c.sweep.Stop()
+		c.sweep = nil
+	}
+	c.mu.Unlock()
+	for _, list := range idle {
+		for _, pc := range list {
+			_ = pc.conn.Close()
+		}
+	}
+}
+
+// keyOf returns the endpoint req goes to.
+func keyOf(req *http.Request) (connKey, error) {
+	u := req.URL
+	var k connKey
+	port := u.Port()
+	switch u.Scheme {
+	case "http":
+		port = cmp.Or(port, "80")
+	case "https":
+		k.https, port = true, cmp.Or(port, "443")
+	default:
+		return k, fmt.Errorf("unsupported URL scheme %q: use http or https", u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return k, errors.New("the URL has no host")
+	}
+	k.addr = net.JoinHostPort(u.Hostname(), port)
+	return k, nil
+}
+
+// staleConn reports whether err is how a request fails on a connection
+// the receiver had closed while it was idle.
+func staleConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// ctxErr returns the context's error when it ended (the connection's
+// deadline, set when it did, is then the error's cause), else err.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := context.Cause(ctx); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// closeBody closes the body of a request that is not sent, as a
+// RoundTripper must.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}

@@ -1,0 +1,480 @@
+package webhook
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// idleCount returns how many idle connections c holds.
+func idleCount(c *client) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nidle
+}
+
+func newTestClient() *client {
+	return &client{
+		dial:        (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		tlsConfig:   &tls.Config{},
+		tlsTimeout:  5 * time.Second,
+		idleTimeout: time.Minute,
+		maxPerHost:  4,
+		maxIdle:     8,
+		headerLimit: 1 << 20,
+		idle:        make(map[connKey][]*persistConn),
+	}
+}
+
+// countingServer is an httptest server that counts the connections it
+// accepted and closed.
+func countingServer(t *testing.T, h http.HandlerFunc) (srv *httptest.Server, opened, closed *atomic.Int64) {
+	opened, closed = new(atomic.Int64), new(atomic.Int64)
+	srv = httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			closed.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, opened, closed
+}
+
+func post(t *testing.T, ctx context.Context, url, body string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	return req
+}
+
+// roundTrip sends body to url and returns the answer's status and body,
+// read whole and closed.
+func roundTrip(t *testing.T, c *client, url, body string) (int, string) {
+	t.Helper()
+	resp, err := c.RoundTrip(post(t, context.Background(), url, body))
+	require.NoError(t, err)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	return resp.StatusCode, string(b)
+}
+
+func TestClientReusesConnections(t *testing.T) {
+	t.Parallel()
+	srv, opened, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		switch string(b) {
+		case "empty":
+			w.WriteHeader(http.StatusNoContent)
+		case "chunked":
+			w.WriteHeader(http.StatusAccepted)
+			for _, part := range []string{"one ", "two ", "three"} {
+				_, _ = io.WriteString(w, part)
+				w.(http.Flusher).Flush()
+			}
+		default:
+			_, _ = io.WriteString(w, "got "+string(b))
+		}
+	})
+	c := newTestClient()
+	for i := range 5 {
+		code, body := roundTrip(t, c, srv.URL+"/hook", "hello")
+		require.Equal(t, http.StatusOK, code, i)
+		require.Equal(t, "got hello", body)
+	}
+	code, body := roundTrip(t, c, srv.URL, "empty")
+	require.Equal(t, http.StatusNoContent, code)
+	require.Empty(t, body)
+	code, body = roundTrip(t, c, srv.URL, "chunked")
+	require.Equal(t, http.StatusAccepted, code)
+	require.Equal(t, "one two three", body)
+	require.EqualValues(t, 1, opened.Load(), "every request went on the first connection")
+}
+
+func TestClientSendsTheRequestAsGiven(t *testing.T) {
+	t.Parallel()
+	got := make(chan *http.Request, 1)
+	bodies := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- string(b)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequest(http.MethodPut, srv.URL+"/path?q=1", strings.NewReader(`{"a":1}`))
+	require.NoError(t, err)
+	req.Header.Set("Webhook-Id", "msg_1")
+	req.Header.Set("User-Agent", "test/1")
+	resp, err := newTestClient().RoundTrip(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	r := <-got
+	require.Equal(t, http.MethodPut, r.Method)
+	require.Equal(t, "/path?q=1", r.RequestURI)
+	require.Equal(t, "msg_1", r.Header.Get("Webhook-Id"))
+	require.Equal(t, "test/1", r.Header.Get("User-Agent"))
+	require.Empty(t, r.Header.Get("Accept-Encoding"), "answers are not asked to be compressed")
+	require.EqualValues(t, 7, r.ContentLength)
+	require.Equal(t, `{"a":1}`, <-bodies)
+}
+
+func TestClientClosesConnectionsItCannotReuse(t *testing.T) {
+	t.Parallel()
+	srv, opened, closed := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/close" {
+			w.Header().Set("Connection", "close")
+		}
+		_, _ = io.WriteString(w, strings.Repeat("x", 10000))
+	})
+	c := newTestClient()
+
+	// An answer that says Connection: close.
+	code, _ := roundTrip(t, c, srv.URL+"/close", "a")
+	require.Equal(t, http.StatusOK, code)
+	// A body closed before its end.
+	resp, err := c.RoundTrip(post(t, context.Background(), srv.URL, "b"))
+	require.NoError(t, err)
+	_, err = io.ReadFull(resp.Body, make([]byte, 10))
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.NoError(t, resp.Body.Close(), "a second Close is harmless")
+	_, err = resp.Body.Read(make([]byte, 1))
+	require.Error(t, err, "a closed body cannot be read")
+
+	require.Zero(t, idleCount(c))
+	require.EqualValues(t, 2, opened.Load())
+	require.Eventually(t, func() bool { return closed.Load() == 2 }, 5*time.Second, time.Millisecond)
+
+	// A body read to its end: the connection is kept.
+	code, _ = roundTrip(t, c, srv.URL, "c")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, 1, idleCount(c))
+}
+
+func TestClientRetriesOnAConnectionClosedWhileIdle(t *testing.T) {
+	t.Parallel()
+	srv, opened, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(b)
+	})
+	c := newTestClient()
+	_, body := roundTrip(t, c, srv.URL, "first")
+	require.Equal(t, "first", body)
+	srv.CloseClientConnections() // the idle connection is now stale.
+	code, body := roundTrip(t, c, srv.URL, "second")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "second", body, "the body is sent again, whole")
+	require.EqualValues(t, 2, opened.Load())
+}
+
+// rawServer accepts connections on 127.0.0.1 and runs serve on each; it
+// returns the URL and the count of connections accepted.
+func rawServer(t *testing.T, serve func(conn net.Conn, br *bufio.Reader)) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var (
+		n  atomic.Int64
+		wg sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer conn.Close()
+				serve(conn, bufio.NewReader(conn))
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		wg.Wait()
+	})
+	return "http://" + ln.Addr().String(), &n
+}
+
+func TestClientDoesNotRetryOnAFreshConnection(t *testing.T) {
+	t.Parallel()
+	url, accepted := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		_, _ = http.ReadRequest(br) // then close without an answer
+	})
+	_, err := newTestClient().RoundTrip(post(t, context.Background(), url, "x"))
+	require.True(t, staleConn(err), "%v", err)
+	require.EqualValues(t, 1, accepted.Load())
+}
+
+func TestClientDoesNotRetryAfterPartOfAnAnswer(t *testing.T) {
+	t.Parallel()
+	url, accepted := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		for i := 0; ; i++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			if i == 0 {
+				_, _ = io.WriteString(conn, "HTTP/1.1 204 No Content\r\n\r\n")
+				continue
+			}
+			_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n") // cut off
+			return
+		}
+	})
+	c := newTestClient()
+	code, _ := roundTrip(t, c, url, "a")
+	require.Equal(t, http.StatusNoContent, code)
+	_, err := c.RoundTrip(post(t, context.Background(), url, "b"))
+	require.True(t, staleConn(err), "%v: an error that alone would be retried", err)
+	require.EqualValues(t, 1, accepted.Load(), "no second connection")
+}
+
+func TestClientSkipsInformationalAnswers(t *testing.T) {
+	t.Parallel()
+	url, _ := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, req.Body)
+		_, _ = io.WriteString(conn, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"+
+			"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+	})
+	code, body := roundTrip(t, newTestClient(), url, "x")
+	require.Equal(t, http.StatusCreated, code)
+	require.Equal(t, "ok", body)
+}
+
+func TestClientBoundsTheAnswersHead(t *testing.T) {
+	t.Parallel()
+	url, _ := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\n")
+		line := "X-Pad: " + strings.Repeat("p", 1000) + "\r\n"
+		for range 2000 { // 2 MB of headers, over the limit
+			if _, err := io.WriteString(conn, line); err != nil {
+				return
+			}
+		}
+	})
+	c := newTestClient()
+	_, err := c.RoundTrip(post(t, context.Background(), url, "x"))
+	require.ErrorIs(t, err, errHeaderTooLarge)
+}
+
+func TestClientDropsAConnectionWithBytesPastTheAnswer(t *testing.T) {
+	t.Parallel()
+	url, accepted := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			// A second, unasked-for answer in the same write.
+			_, _ = io.WriteString(conn, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		}
+	})
+	c := newTestClient()
+	for range 2 {
+		code, _ := roundTrip(t, c, url, "x")
+		require.Equal(t, 500, code, "never the unasked-for answer")
+	}
+	require.EqualValues(t, 2, accepted.Load())
+}
+
+func TestClientStopsWhenTheContextEnds(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	srv, _, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, "part")
+			w.(http.Flusher).Flush()
+		}
+		<-release
+	})
+	t.Cleanup(func() { close(release) }) // before the server's Close, which waits for the handlers
+	c := newTestClient()
+
+	// Waiting for the head.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	errs := make(chan error, 1)
+	go func() {
+		_, err := c.RoundTrip(post(t, ctx, srv.URL+"/head", "x"))
+		errs <- err
+	}()
+	stop := errors.New("stopped by the test")
+	cancel(stop)
+	select {
+	case err := <-errs:
+		require.ErrorIs(t, err, stop)
+	case <-time.After(10 * time.Second):
+		t.Fatal("RoundTrip did not return after its context ended")
+	}
+
+	// Reading the body.
+	ctx, cancel = context.WithCancelCause(context.Background())
+	resp, err := c.RoundTrip(post(t, ctx, srv.URL+"/body", "x"))
+	require.NoError(t, err)
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(resp.Body, buf)
+	require.NoError(t, err)
+	cancel(stop)
+	_, err = io.ReadAll(resp.Body)
+	require.Error(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Zero(t, idleCount(c), "a connection whose context ended is not kept")
+}
+
+func TestClientSpeaksTLS(t *testing.T) {
+	t.Parallel()
+	var opened atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Proto)
+	}))
+	srv.EnableHTTP2 = true // the client still asks for HTTP/1.1
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	c := newTestClient()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	c.tlsConfig = &tls.Config{RootCAs: roots}
+	for range 3 {
+		code, body := roundTrip(t, c, srv.URL, "x")
+		require.Equal(t, http.StatusOK, code)
+		require.Equal(t, "HTTP/1.1", body)
+	}
+	require.EqualValues(t, 1, opened.Load())
+
+	// A certificate the client does not trust.
+	_, err := newTestClient().RoundTrip(post(t, context.Background(), srv.URL, "x"))
+	var unknown x509.UnknownAuthorityError
+	require.ErrorAs(t, err, &unknown)
+}
+
+func TestClientKeepsAtMostItsIdleLimits(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var arrived sync.WaitGroup
+	srv, opened, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		arrived.Done()
+		<-release
+		w.WriteHeader(http.StatusNoContent)
+	})
+	c := newTestClient()
+	const n = 6 // more than maxPerHost (4)
+	arrived.Add(n)
+	var done sync.WaitGroup
+	for range n {
+		done.Go(func() {
+			resp, err := c.RoundTrip(post(t, context.Background(), srv.URL, "x"))
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+		})
+	}
+	arrived.Wait() // all six are in flight, on six connections
+	close(release)
+	done.Wait()
+	require.EqualValues(t, n, opened.Load())
+	require.Equal(t, c.maxPerHost, idleCount(c))
+	require.Len(t, c.idle[connKey{addr: srv.Listener.Addr().String()}], c.maxPerHost)
+}
+
+func TestClientClosesIdleConnections(t *testing.T) {
+	t.Parallel()
+	srv, opened, closed := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	c := newTestClient()
+	roundTrip(t, c, srv.URL, "x")
+	require.Equal(t, 1, idleCount(c))
+
+	// Expired: closed by the sweep, and not handed out.
+	c.mu.Lock()
+	for _, list := range c.idle {
+		for _, pc := range list {
+			pc.idleAt = pc.idleAt.Add(-2 * c.idleTimeout)
+		}
+	}
+	c.mu.Unlock()
+	c.closeExpired()
+	require.Zero(t, idleCount(c))
+	require.Eventually(t, func() bool { return closed.Load() == 1 }, 5*time.Second, time.Millisecond)
+
+	roundTrip(t, c, srv.URL, "x")
+	require.EqualValues(t, 2, opened.Load())
+	c.mu.Lock()
+	for _, list := range c.idle {
+		for _, pc := range list {
+			pc.idleAt = pc.idleAt.Add(-2 * c.idleTimeout)
+		}
+	}
+	c.mu.Unlock()
+	roundTrip(t, c, srv.URL, "x") // finds the expired one, closes it, dials
+	require.EqualValues(t, 3, opened.Load())
+
+	c.CloseIdleConnections()
+	require.Zero(t, idleCount(c))
+	require.Eventually(t, func() bool { return closed.Load() == 3 }, 5*time.Second, time.Millisecond)
+	roundTrip(t, c, srv.URL, "x") // still usable
+	require.EqualValues(t, 4, opened.Load())
+}
+
+func TestClientRefusesWhatItCannotSend(t *testing.T) {
+	t.Parallel()
+	c := newTestClient()
+	for _, tc := range []struct{ url, want string }{
+		{"ftp://example.com/x", `unsupported URL scheme "ftp": use http or https`},
+		{"http:///x", "the URL has no host"},
+	} {
+		body := &closeCounter{Reader: strings.NewReader("x")}
+		req, err := http.NewRequest(http.MethodPost, tc.url, body)
+		require.NoError(t, err)
+		_, err = c.RoundTrip(req)
+		require.EqualError(t, err, tc.want)
+		require.True(t, body.closed, "the request body is closed")
+	}
+}
+
+type closeCounter struct {
+	io.Reader
+	closed bool
+}
+
+func (c *closeCounter) Close() error { c.closed = true; return nil }
