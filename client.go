@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -34,10 +35,11 @@ type client struct {
 	maxIdle     int           // idle connections kept in all
 	headerLimit int64         // bytes of status line and headers read at most
 
-	mu     sync.Mutex
-	idle   map[connKey][]*persistConn // newest last
-	nidle  int
-	sweep  *time.Timer // closes expired idle connections; nil when none wait
+	mu    sync.Mutex
+	idle  map[connKey][]*persistConn // newest last
+	nidle int
+	sweep *time.Timer // runs closeExpired; made once
+	armed bool        // sweep is set to run
 }
 
 // connKey names the endpoint a connection is to.
@@ -78,6 +80,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 var errHeaderTooLarge = errors.New("the receiver's answer has a status line and headers too large")
 
+// earlyAnswerWait is how long a request whose sending failed waits for an
+// answer the receiver may have sent before it stopped reading.
+const earlyAnswerWait = 50 * time.Millisecond
+
 // aLongTimeAgo, as a deadline, ends a connection's blocked reads and
 // writes at once.
 var aLongTimeAgo = time.Unix(1, 0)
@@ -93,31 +99,38 @@ var aLongTimeAgo = time.Unix(1, 0)
 // reading of the body.
 func (c *client) RoundTrip(req *http.Request) (*http.Response, error) {
 	key, err := keyOf(req)
+	if err == nil {
+		err = validHeader(req.Header)
+	}
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
 	ctx := req.Context()
-	for retried := false; ; retried = true {
-		pc, reused, err := c.conn(ctx, key)
+	pc, reused, err := c.conn(ctx, key)
+	for {
 		if err != nil {
 			closeBody(req)
 			return nil, ctxErr(ctx, err)
 		}
-		resp, err := c.exchange(ctx, pc, req)
-		if err == nil {
+		var resp *http.Response
+		if resp, err = c.exchange(ctx, pc, req); err == nil {
 			return resp, nil
 		}
-		if retried || !reused || pc.in.read > 0 || !staleConn(err) || req.GetBody == nil || ctx.Err() != nil {
+		if !reused || pc.in.read > 0 || !staleConn(err) || req.GetBody == nil || ctx.Err() != nil {
 			return nil, ctxErr(ctx, err)
 		}
 		body, gerr := req.GetBody()
 		if gerr != nil {
-			return nil, err
+			return nil, ctxErr(ctx, err)
 		}
 		again := *req // a RoundTripper does not change the caller's request
 		again.Body = body
 		req = &again
+		// Once more, on a new connection: the other idle ones may be
+		// as stale.
+		pc, err = c.dialConn(ctx, key)
+		reused = false
 	}
 }
 
@@ -131,11 +144,19 @@ func (c *client) exchange(ctx context.Context, pc *persistConn, req *http.Reques
 		return nil, err
 	}
 	pc.in.n, pc.in.read = c.headerLimit, 0
-	if err := req.Write(pc.bw); err != nil {
-		return fail(err)
+	werr := req.Write(pc.bw)
+	if werr == nil {
+		werr = pc.bw.Flush()
 	}
-	if err := pc.bw.Flush(); err != nil {
-		return fail(err)
+	if werr != nil {
+		// A receiver may answer before it reads the whole body (413,
+		// 401) and close: that answer, when it came, is the outcome.
+		_ = pc.conn.SetReadDeadline(time.Now().Add(earlyAnswerWait))
+		resp, err := http.ReadResponse(pc.br, req)
+		if err != nil || resp.StatusCode < 200 {
+			return fail(werr)
+		}
+		return c.answered(ctx, pc, resp, false, stop), nil
 	}
 	var resp *http.Response
 	for {
@@ -153,20 +174,26 @@ func (c *client) exchange(ctx context.Context, pc *persistConn, req *http.Reques
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return fail(errors.New("the receiver answered 101 Switching Protocols to a webhook"))
 	}
+	return c.answered(ctx, pc, resp, !resp.Close && !req.Close, stop), nil
+}
+
+// answered gives resp a body that hands pc back (see finish), or hands it
+// back at once when resp has no body.
+func (c *client) answered(ctx context.Context, pc *persistConn, resp *http.Response, keep bool, stop func() bool) *http.Response {
 	pc.in.n = math.MaxInt64 // the head is read; the caller bounds the body
-	keep := !resp.Close && !req.Close
 	if resp.Body == http.NoBody {
 		stopped := stop()
 		c.finish(pc, keep && stopped)
-		return resp, nil
+		return resp
 	}
-	resp.Body = &connBody{rc: resp.Body, c: c, pc: pc, keep: keep, stop: stop}
-	return resp, nil
+	resp.Body = &connBody{rc: resp.Body, ctx: ctx, c: c, pc: pc, keep: keep, stop: stop}
+	return resp
 }
 
 // connBody is an answer's body; closing it gives its connection back.
 type connBody struct {
 	rc   io.ReadCloser
+	ctx  context.Context
 	c    *client
 	pc   *persistConn
 	keep bool // the answer allows another request on the connection
@@ -180,8 +207,11 @@ func (b *connBody) Read(p []byte) (int, error) {
 		return 0, errors.New("read on a closed answer body")
 	}
 	n, err := b.rc.Read(p)
-	if err == io.EOF {
+	switch {
+	case err == io.EOF:
 		b.eof = true
+	case err != nil:
+		err = ctxErr(b.ctx, err)
 	}
 	return n, err
 }
@@ -217,9 +247,7 @@ func (c *client) finish(pc *persistConn, keep bool) {
 	}
 	c.idle[pc.key] = append(list, pc)
 	c.nidle++
-	if c.sweep == nil {
-		c.sweep = time.AfterFunc(c.idleTimeout, c.closeExpired)
-	}
+	c.armSweep(c.idleTimeout)
 	c.mu.Unlock()
 }
 
@@ -246,7 +274,13 @@ func (c *client) conn(ctx context.Context, key connKey) (pc *persistConn, reused
 		_ = e.conn.Close()
 	}
 	if pc != nil {
-		return pc, true, nil
+		if quiet(pc.conn) {
+			return pc, true, nil
+		}
+		// The receiver closed it, or sent what nobody asked for: the
+		// next request's answer cannot be told from it.
+		_ = pc.conn.Close()
+		return c.conn(ctx, key)
 	}
 	pc, err = c.dialConn(ctx, key)
 	return pc, false, err
@@ -261,15 +295,22 @@ func (c *client) dialConn(ctx context.Context, key connKey) (*persistConn, error
 	if key.https {
 		host, _, _ := net.SplitHostPort(key.addr)
 		cfg := c.tlsConfig.Clone()
+		if cfg == nil {
+			cfg = new(tls.Config)
+		}
 		cfg.ServerName = host
 		cfg.NextProtos = []string{"http/1.1"}
 		tc := tls.Client(conn, cfg)
-		hctx, cancel := context.WithTimeout(ctx, c.tlsTimeout)
+		hctx, cancel := context.WithTimeoutCause(ctx, c.tlsTimeout,
+			fmt.Errorf("no TLS handshake with %s within %s", key.addr, c.tlsTimeout))
 		err := tc.HandshakeContext(hctx)
+		if err != nil && ctx.Err() == nil && hctx.Err() != nil {
+			err = context.Cause(hctx)
+		}
 		cancel()
 		if err != nil {
 			_ = conn.Close()
-			return nil, err
+			return nil, fmt.Errorf("TLS handshake with %s: %w", key.addr, err)
 		}
 		conn = tc
 	}
@@ -277,6 +318,19 @@ func (c *client) dialConn(ctx context.Context, key connKey) (*persistConn, error
 	pc.in.r = conn
 	pc.br = bufio.NewReaderSize(&pc.in, 4<<10)
 	return pc, nil
+}
+
+// armSweep sets closeExpired to run in d unless it is set already; c.mu
+// is held. One timer serves: there is never more than one sweep to come.
+func (c *client) armSweep(d time.Duration) {
+	switch {
+	case c.armed:
+	case c.sweep == nil:
+		c.sweep, c.armed = time.AfterFunc(d, c.closeExpired), true
+	default:
+		c.sweep.Reset(d)
+		c.armed = true
+	}
 }
 
 // closeExpired closes the idle connections that have timed out, and runs
@@ -302,9 +356,9 @@ func (c *client) closeExpired() {
 		}
 	}
 	c.nidle -= len(expired)
-	c.sweep = nil
+	c.armed = false
 	if c.nidle > 0 {
-		c.sweep = time.AfterFunc(c.idleTimeout/2, c.closeExpired)
+		c.armSweep(c.idleTimeout / 2)
 	}
 	c.mu.Unlock()
 	for _, pc := range expired {
@@ -321,7 +375,7 @@ func (c *client) CloseIdleConnections() {
 	c.idle, c.nidle = make(map[connKey][]*persistConn), 0
 	if c.sweep != nil {
 		c.sweep.Stop()
-		c.sweep = nil
+		c.armed = false
 	}
 	c.mu.Unlock()
 	for _, list := range idle {
@@ -344,11 +398,50 @@ func keyOf(req *http.Request) (connKey, error) {
 	default:
 		return k, fmt.Errorf("unsupported URL scheme %q: use http or https", u.Scheme)
 	}
-	if u.Hostname() == "" {
+	host := u.Hostname()
+	if host == "" {
 		return k, errors.New("the URL has no host")
 	}
-	k.addr = net.JoinHostPort(u.Hostname(), port)
+	for i := range len(host) {
+		if host[i] >= 0x80 {
+			return k, fmt.Errorf("the URL's host %q is not ASCII: give its punycode form (xn--…)", host)
+		}
+	}
+	k.addr = net.JoinHostPort(host, port)
 	return k, nil
+}
+
+// validHeader reports a header name or value that cannot be written as
+// it is (a transform's, say): Request.Write would drop the name, or turn
+// line breaks into spaces.
+func validHeader(h http.Header) error {
+	for name, values := range h {
+		if name == "" {
+			return errors.New("a request header has an empty name")
+		}
+		for i := range len(name) {
+			if !isTokenByte(name[i]) {
+				return fmt.Errorf("request header name %q is not a valid HTTP token", name)
+			}
+		}
+		for _, v := range values {
+			for i := range len(v) {
+				if b := v[i]; b < ' ' && b != '\t' || b == 0x7f {
+					return fmt.Errorf("request header %q has a control character (%q) in its value", name, b)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// isTokenByte reports whether b may stand in an HTTP token (RFC 9110).
+func isTokenByte(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return b < 0x80 && b > ' ' && strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
 }
 
 // staleConn reports whether err is how a request fails on a connection

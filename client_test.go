@@ -26,8 +26,11 @@ func idleCount(c *client) int {
 	return c.nidle
 }
 
-func newTestClient() *client {
-	return &client{
+// newTestClient returns a client whose idle connections are closed when
+// the test ends, before the servers made earlier (Cleanup runs last in,
+// first out) wait for their connections.
+func newTestClient(t *testing.T) *client {
+	c := &client{
 		dial:        (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		tlsConfig:   &tls.Config{},
 		tlsTimeout:  5 * time.Second,
@@ -37,6 +40,8 @@ func newTestClient() *client {
 		headerLimit: 1 << 20,
 		idle:        make(map[connKey][]*persistConn),
 	}
+	t.Cleanup(c.CloseIdleConnections)
+	return c
 }
 
 // countingServer is an httptest server that counts the connections it
@@ -93,7 +98,7 @@ func TestClientReusesConnections(t *testing.T) {
 			_, _ = io.WriteString(w, "got "+string(b))
 		}
 	})
-	c := newTestClient()
+	c := newTestClient(t)
 	for i := range 5 {
 		code, body := roundTrip(t, c, srv.URL+"/hook", "hello")
 		require.Equal(t, http.StatusOK, code, i)
@@ -123,7 +128,7 @@ func TestClientSendsTheRequestAsGiven(t *testing.T) {
 	require.NoError(t, err)
 	req.Header.Set("Webhook-Id", "msg_1")
 	req.Header.Set("User-Agent", "test/1")
-	resp, err := newTestClient().RoundTrip(req)
+	resp, err := newTestClient(t).RoundTrip(req)
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	r := <-got
@@ -145,7 +150,7 @@ func TestClientClosesConnectionsItCannotReuse(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, strings.Repeat("x", 10000))
 	})
-	c := newTestClient()
+	c := newTestClient(t)
 
 	// An answer that says Connection: close.
 	code, _ := roundTrip(t, c, srv.URL+"/close", "a")
@@ -176,7 +181,7 @@ func TestClientRetriesOnAConnectionClosedWhileIdle(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		_, _ = w.Write(b)
 	})
-	c := newTestClient()
+	c := newTestClient(t)
 	_, body := roundTrip(t, c, srv.URL, "first")
 	require.Equal(t, "first", body)
 	srv.CloseClientConnections() // the idle connection is now stale.
@@ -225,7 +230,7 @@ func TestClientDoesNotRetryOnAFreshConnection(t *testing.T) {
 	url, accepted := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
 		_, _ = http.ReadRequest(br) // then close without an answer
 	})
-	_, err := newTestClient().RoundTrip(post(t, context.Background(), url, "x"))
+	_, err := newTestClient(t).RoundTrip(post(t, context.Background(), url, "x"))
 	require.True(t, staleConn(err), "%v", err)
 	require.EqualValues(t, 1, accepted.Load())
 }
@@ -247,7 +252,7 @@ func TestClientDoesNotRetryAfterPartOfAnAnswer(t *testing.T) {
 			return
 		}
 	})
-	c := newTestClient()
+	c := newTestClient(t)
 	code, _ := roundTrip(t, c, url, "a")
 	require.Equal(t, http.StatusNoContent, code)
 	_, err := c.RoundTrip(post(t, context.Background(), url, "b"))
@@ -266,7 +271,7 @@ func TestClientSkipsInformationalAnswers(t *testing.T) {
 		_, _ = io.WriteString(conn, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"+
 			"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
 	})
-	code, body := roundTrip(t, newTestClient(), url, "x")
+	code, body := roundTrip(t, newTestClient(t), url, "x")
 	require.Equal(t, http.StatusCreated, code)
 	require.Equal(t, "ok", body)
 }
@@ -285,7 +290,7 @@ func TestClientBoundsTheAnswersHead(t *testing.T) {
 			}
 		}
 	})
-	c := newTestClient()
+	c := newTestClient(t)
 	_, err := c.RoundTrip(post(t, context.Background(), url, "x"))
 	require.ErrorIs(t, err, errHeaderTooLarge)
 }
@@ -303,7 +308,7 @@ func TestClientDropsAConnectionWithBytesPastTheAnswer(t *testing.T) {
 			_, _ = io.WriteString(conn, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 		}
 	})
-	c := newTestClient()
+	c := newTestClient(t)
 	for range 2 {
 		code, _ := roundTrip(t, c, url, "x")
 		require.Equal(t, 500, code, "never the unasked-for answer")
@@ -314,7 +319,9 @@ func TestClientDropsAConnectionWithBytesPastTheAnswer(t *testing.T) {
 func TestClientStopsWhenTheContextEnds(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
 	srv, _, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
 		if r.URL.Path == "/body" {
 			w.WriteHeader(http.StatusOK)
 			_, _ = io.WriteString(w, "part")
@@ -323,7 +330,7 @@ func TestClientStopsWhenTheContextEnds(t *testing.T) {
 		<-release
 	})
 	t.Cleanup(func() { close(release) }) // before the server's Close, which waits for the handlers
-	c := newTestClient()
+	c := newTestClient(t)
 
 	// Waiting for the head.
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -333,6 +340,7 @@ func TestClientStopsWhenTheContextEnds(t *testing.T) {
 		errs <- err
 	}()
 	stop := errors.New("stopped by the test")
+	<-entered // the request is sent: the client waits for the head
 	cancel(stop)
 	select {
 	case err := <-errs:
@@ -345,12 +353,13 @@ func TestClientStopsWhenTheContextEnds(t *testing.T) {
 	ctx, cancel = context.WithCancelCause(context.Background())
 	resp, err := c.RoundTrip(post(t, ctx, srv.URL+"/body", "x"))
 	require.NoError(t, err)
+	<-entered
 	buf := make([]byte, 4)
 	_, err = io.ReadFull(resp.Body, buf)
 	require.NoError(t, err)
 	cancel(stop)
 	_, err = io.ReadAll(resp.Body)
-	require.Error(t, err)
+	require.ErrorIs(t, err, stop)
 	require.NoError(t, resp.Body.Close())
 	require.Zero(t, idleCount(c), "a connection whose context ended is not kept")
 }
@@ -369,7 +378,7 @@ func TestClientSpeaksTLS(t *testing.T) {
 	}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	c := newTestClient()
+	c := newTestClient(t)
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
 	c.tlsConfig = &tls.Config{RootCAs: roots}
@@ -381,7 +390,7 @@ func TestClientSpeaksTLS(t *testing.T) {
 	require.EqualValues(t, 1, opened.Load())
 
 	// A certificate the client does not trust.
-	_, err := newTestClient().RoundTrip(post(t, context.Background(), srv.URL, "x"))
+	_, err := newTestClient(t).RoundTrip(post(t, context.Background(), srv.URL, "x"))
 	var unknown x509.UnknownAuthorityError
 	require.ErrorAs(t, err, &unknown)
 }
@@ -396,7 +405,7 @@ func TestClientKeepsAtMostItsIdleLimits(t *testing.T) {
 		<-release
 		w.WriteHeader(http.StatusNoContent)
 	})
-	c := newTestClient()
+	c := newTestClient(t)
 	const n = 6 // more than maxPerHost (4)
 	arrived.Add(n)
 	var done sync.WaitGroup
@@ -421,7 +430,7 @@ func TestClientClosesIdleConnections(t *testing.T) {
 	srv, opened, closed := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})
-	c := newTestClient()
+	c := newTestClient(t)
 	roundTrip(t, c, srv.URL, "x")
 	require.Equal(t, 1, idleCount(c))
 
@@ -458,14 +467,26 @@ func TestClientClosesIdleConnections(t *testing.T) {
 
 func TestClientRefusesWhatItCannotSend(t *testing.T) {
 	t.Parallel()
-	c := newTestClient()
+	c := newTestClient(t)
 	for _, tc := range []struct{ url, want string }{
 		{"ftp://example.com/x", `unsupported URL scheme "ftp": use http or https`},
 		{"http:///x", "the URL has no host"},
+		{"https://bücher.example/x", `the URL's host "bücher.example" is not ASCII: give its punycode form (xn--…)`},
+		{"https://example.com/bad-header", `request header name "Bad Name" is not a valid HTTP token`},
+		{"https://example.com/bad-value", `request header "X-Split" has a control character ('\n') in its value`},
 	} {
 		body := &closeCounter{Reader: strings.NewReader("x")}
 		req, err := http.NewRequest(http.MethodPost, tc.url, body)
 		require.NoError(t, err)
+		req.Header["Bad Name"] = nil
+		if strings.HasSuffix(tc.url, "bad-header") {
+			req.Header["Bad Name"] = []string{"v"}
+		} else {
+			delete(req.Header, "Bad Name")
+		}
+		if strings.HasSuffix(tc.url, "bad-value") {
+			req.Header["X-Split"] = []string{"a\nInjected: yes"}
+		}
 		_, err = c.RoundTrip(req)
 		require.EqualError(t, err, tc.want)
 		require.True(t, body.closed, "the request body is closed")
@@ -478,3 +499,177 @@ type closeCounter struct {
 }
 
 func (c *closeCounter) Close() error { c.closed = true; return nil }
+
+func TestClientDropsAnIdleConnectionTheReceiverWroteOn(t *testing.T) {
+	t.Parallel()
+	stray, strayWritten := make(chan struct{}), make(chan struct{})
+	var served atomic.Int64
+	url, accepted := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		first := served.Add(1) == 1
+		for i := 0; ; i++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, req.Body)
+			if i > 0 || !first {
+				_, _ = io.WriteString(conn, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n")
+				continue
+			}
+			_, _ = io.WriteString(conn, "HTTP/1.1 204 No Content\r\n\r\n")
+			<-stray // the client holds the connection idle now
+			_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			close(strayWritten)
+		}
+	})
+	c := newTestClient(t)
+	code, _ := roundTrip(t, c, url, "a")
+	require.Equal(t, http.StatusNoContent, code)
+	c.mu.Lock()
+	var idle *persistConn
+	for _, list := range c.idle {
+		idle = list[0]
+	}
+	c.mu.Unlock()
+	require.True(t, quiet(idle.conn), "an idle connection with nothing to read is fit")
+	close(stray)
+	<-strayWritten
+	require.Eventually(t, func() bool { return !quiet(idle.conn) }, 5*time.Second, time.Millisecond,
+		"the stray answer shows on the idle connection")
+	code, _ = roundTrip(t, c, url, "b")
+	require.Equal(t, 500, code, "the request's own answer, not the stray one")
+	require.EqualValues(t, 2, accepted.Load())
+}
+
+func TestClientRetriesPastSeveralStaleConnections(t *testing.T) {
+	t.Parallel()
+	var arrived sync.WaitGroup
+	release := make(chan struct{})
+	srv, opened, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/three" {
+			arrived.Done()
+			<-release
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	c := newTestClient(t)
+	arrived.Add(3)
+	var done sync.WaitGroup
+	for range 3 {
+		done.Go(func() {
+			resp, err := c.RoundTrip(post(t, context.Background(), srv.URL+"/three", "x"))
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+		})
+	}
+	arrived.Wait()
+	close(release)
+	done.Wait()
+	require.Equal(t, 3, idleCount(c))
+	srv.CloseClientConnections() // all three are stale now
+	code, _ := roundTrip(t, c, srv.URL, "x")
+	require.Equal(t, http.StatusNoContent, code)
+	require.EqualValues(t, 4, opened.Load())
+}
+
+func TestClientRetriesOnlyWhatItCanSendAgain(t *testing.T) {
+	t.Parallel()
+	srv, opened, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	c := newTestClient(t)
+	// staleIdle makes the idle connection stale in a way quiet cannot
+	// see, as on platforms without a peek.
+	staleIdle := func() {
+		roundTrip(t, c, srv.URL, "x")
+		srv.CloseClientConnections()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, list := range c.idle {
+			for _, pc := range list {
+				pc.conn = alwaysQuiet{pc.conn}
+			}
+		}
+	}
+
+	// Sent again on a new connection; the caller's request is left as
+	// it was.
+	staleIdle()
+	n := opened.Load()
+	req := post(t, context.Background(), srv.URL, "x")
+	body := req.Body
+	resp, err := c.RoundTrip(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.True(t, body == req.Body, "the caller's request keeps its body")
+	require.Equal(t, n+1, opened.Load())
+
+	// Without GetBody, the failure is the outcome.
+	staleIdle()
+	n = opened.Load()
+	req = post(t, context.Background(), srv.URL, "x")
+	req.GetBody = nil
+	_, err = c.RoundTrip(req)
+	require.True(t, staleConn(err), "%v", err)
+	require.Equal(t, n, opened.Load(), "not sent again")
+}
+
+// alwaysQuiet hides a connection's socket from quiet, which then trusts
+// it, as on platforms without a peek.
+type alwaysQuiet struct{ net.Conn }
+
+func TestClientTakesAnAnswerThatCameBeforeTheBodyWasSent(t *testing.T) {
+	t.Parallel()
+	url, _ := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		if _, err := http.ReadRequest(br); err != nil { // the head only
+			return
+		}
+		_, _ = io.WriteString(conn, "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 8\r\n\r\ntoo long")
+		// conn closes with most of the body unread: the client's
+		// writes then fail.
+	})
+	c := newTestClient(t)
+	resp, err := c.RoundTrip(post(t, context.Background(), url, strings.Repeat("x", 16<<20)))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	require.NoError(t, resp.Body.Close())
+	require.Zero(t, idleCount(c))
+}
+
+func TestClientNamesAStalledTLSHandshake(t *testing.T) {
+	t.Parallel()
+	url, _ := rawServer(t, func(conn net.Conn, br *bufio.Reader) {
+		_, _ = io.Copy(io.Discard, br) // never answers the ClientHello
+	})
+	c := newTestClient(t)
+	c.tlsTimeout = 50 * time.Millisecond
+	c.tlsConfig = nil // the default configuration, without a panic
+	host := strings.TrimPrefix(url, "http://")
+	_, err := c.RoundTrip(post(t, context.Background(), "https://"+host, "x"))
+	require.ErrorContains(t, err, "TLS handshake with "+host+": no TLS handshake with "+host+" within 50ms")
+	require.NotErrorIs(t, err, context.DeadlineExceeded, "not to be taken for the attempt's timeout")
+}
+
+func TestClientReportsAFailedRedial(t *testing.T) {
+	t.Parallel()
+	srv, _, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	c := newTestClient(t)
+	roundTrip(t, c, srv.URL, "x")
+	srv.CloseClientConnections()
+	c.mu.Lock()
+	for _, list := range c.idle {
+		for _, pc := range list {
+			pc.conn = alwaysQuiet{pc.conn}
+		}
+	}
+	c.mu.Unlock()
+	refused := errors.New("dial refused by the test")
+	c.dial = func(context.Context, string, string) (net.Conn, error) { return nil, refused }
+	_, err := c.RoundTrip(post(t, context.Background(), srv.URL, "x"))
+	require.ErrorIs(t, err, refused, "the new connection's failure, after the stale one's")
+}
