@@ -11,9 +11,8 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"strings"
+	"os"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -151,30 +150,44 @@ func (c *client) exchange(ctx context.Context, pc *persistConn, req *http.Reques
 	if werr != nil {
 		// A receiver may answer before it reads the whole body (413,
 		// 401) and close: that answer, when it came, is the outcome.
-		_ = pc.conn.SetReadDeadline(time.Now().Add(earlyAnswerWait))
-		resp, err := http.ReadResponse(pc.br, req)
-		if err != nil || resp.StatusCode < 200 {
+		if ctx.Err() != nil {
 			return fail(werr)
+		}
+		_ = pc.conn.SetReadDeadline(time.Now().Add(earlyAnswerWait))
+		resp, err := readAnswer(pc.br, req)
+		if err != nil {
+			return fail(werr)
+		}
+		// The body may take longer: no deadline but the context's,
+		// which the watch sets again if it ran meanwhile.
+		_ = pc.conn.SetReadDeadline(time.Time{})
+		if ctx.Err() != nil {
+			_ = pc.conn.SetDeadline(aLongTimeAgo)
 		}
 		return c.answered(ctx, pc, resp, false, stop), nil
 	}
-	var resp *http.Response
-	for {
-		var err error
-		if resp, err = http.ReadResponse(pc.br, req); err != nil {
-			return fail(err)
-		}
-		// 1xx answers (103 Early Hints, a stray 100 Continue) precede
-		// the final one; 101 would switch protocols, which a webhook
-		// never asks for.
-		if resp.StatusCode < 100 || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
-			break
-		}
-	}
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		return fail(errors.New("the receiver answered 101 Switching Protocols to a webhook"))
+	resp, err := readAnswer(pc.br, req)
+	if err != nil {
+		return fail(err)
 	}
 	return c.answered(ctx, pc, resp, !resp.Close && !req.Close, stop), nil
+}
+
+// readAnswer reads the final answer's head: 1xx answers (103 Early Hints,
+// a stray 100 Continue) come before it; 101 would switch protocols, which
+// a webhook never asks for.
+func readAnswer(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	for {
+		resp, err := http.ReadResponse(br, req)
+		switch {
+		case err != nil:
+			return nil, err
+		case resp.StatusCode == http.StatusSwitchingProtocols:
+			return nil, errors.New("the receiver answered 101 Switching Protocols to a webhook")
+		case resp.StatusCode >= 200 || resp.StatusCode < 100:
+			return resp, nil
+		}
+	}
 }
 
 // answered gives resp a body that hands pc back (see finish), or hands it
@@ -302,7 +315,7 @@ func (c *client) dialConn(ctx context.Context, key connKey) (*persistConn, error
 		cfg.NextProtos = []string{"http/1.1"}
 		tc := tls.Client(conn, cfg)
 		hctx, cancel := context.WithTimeoutCause(ctx, c.tlsTimeout,
-			fmt.Errorf("no TLS handshake with %s within %s", key.addr, c.tlsTimeout))
+			fmt.Errorf("no answer within %s", c.tlsTimeout))
 		err := tc.HandshakeContext(hctx)
 		if err != nil && ctx.Err() == nil && hctx.Err() != nil {
 			err = context.Cause(hctx)
@@ -402,10 +415,8 @@ func keyOf(req *http.Request) (connKey, error) {
 	if host == "" {
 		return k, errors.New("the URL has no host")
 	}
-	for i := range len(host) {
-		if host[i] >= 0x80 {
-			return k, fmt.Errorf("the URL's host %q is not ASCII: give its punycode form (xn--…)", host)
-		}
+	if nonASCII(host) {
+		return k, fmt.Errorf("the URL's host %q is not ASCII: give its punycode form (xn--…)", host)
 	}
 	k.addr = net.JoinHostPort(host, port)
 	return k, nil
@@ -419,36 +430,43 @@ func validHeader(h http.Header) error {
 		if name == "" {
 			return errors.New("a request header has an empty name")
 		}
-		for i := range len(name) {
-			if !isTokenByte(name[i]) {
-				return fmt.Errorf("request header name %q is not a valid HTTP token", name)
-			}
+		if !validHeaderName(name) {
+			return fmt.Errorf("request header name %q is not a valid HTTP token", name)
 		}
 		for _, v := range values {
-			for i := range len(v) {
-				if b := v[i]; b < ' ' && b != '\t' || b == 0x7f {
-					return fmt.Errorf("request header %q has a control character (%q) in its value", name, b)
-				}
+			if i := badValueByte(v); i >= 0 {
+				return fmt.Errorf("request header %q has a control character (%q) in its value", name, v[i])
 			}
 		}
 	}
 	return nil
 }
 
-// isTokenByte reports whether b may stand in an HTTP token (RFC 9110).
-func isTokenByte(b byte) bool {
-	switch {
-	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
-		return true
+// quiet reports whether an idle connection has nothing to read and is
+// still open: a receiver that closed it, or sent bytes nobody asked for,
+// makes it unfit for the next request, whose answer could not be told
+// from them. A TLS connection may hold such bytes in its own buffers,
+// which its socket does not show: a read with a deadline in the past
+// takes them without waiting (a timeout does not break a tls.Conn).
+func quiet(conn net.Conn) bool {
+	if tc, ok := conn.(*tls.Conn); ok {
+		if tc.SetReadDeadline(aLongTimeAgo) != nil {
+			return false
+		}
+		var b [1]byte
+		n, err := tc.Read(b[:])
+		if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) || tc.SetReadDeadline(time.Time{}) != nil {
+			return false
+		}
+		conn = tc.NetConn()
 	}
-	return b < 0x80 && b > ' ' && strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
+	return socketQuiet(conn)
 }
 
 // staleConn reports whether err is how a request fails on a connection
 // the receiver had closed while it was idle.
 func staleConn(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || connReset(err)
 }
 
 // ctxErr returns the context's error when it ended (the connection's

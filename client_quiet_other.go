@@ -1,11 +1,15 @@
-//go:build !unix
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
 package webhook
 
 import "net"
 
-// quiet reports whether an idle connection is fit for the next request.
-// Without a non-blocking peek on this platform it trusts the connection:
-// a request on one the receiver closed is sent again on a new one (see
+// connReset reports whether err says the receiver reset the connection;
+// on this platform only the end of the stream is told apart.
+func connReset(error) bool { return false }
+
+// socketQuiet reports whether conn's socket is fit for the next request.
+// Without a non-blocking peek on this platform it trusts it: a request on
+// a connection the receiver closed is sent again on a new one (see
 // client.RoundTrip).
-func quiet(net.Conn) bool { return true }
+func socketQuiet(net.Conn) bool { return true }

@@ -1,22 +1,22 @@
-//go:build unix
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
 package webhook
 
 import (
-	"crypto/tls"
 	"errors"
 	"net"
 	"syscall"
 )
 
-// quiet reports whether an idle connection has nothing to read and is
-// still open, with one non-blocking peek at its socket: a receiver that
-// closed it, or sent bytes nobody asked for, makes it unfit for the next
-// request.
-func quiet(conn net.Conn) bool {
-	if tc, ok := conn.(*tls.Conn); ok {
-		conn = tc.NetConn()
-	}
+// connReset reports whether err says the receiver reset the connection.
+func connReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// socketQuiet reports whether conn's socket has nothing to read and is
+// still open, with one non-blocking peek: a byte waiting, or the end of
+// the stream, makes the connection unfit for the next request.
+func socketQuiet(conn net.Conn) bool {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return true
@@ -28,10 +28,14 @@ func quiet(conn net.Conn) bool {
 	ok = false
 	var buf [1]byte
 	if err := rc.Read(func(fd uintptr) bool {
-		// A byte, or 0 bytes and no error (closed), makes it unfit.
-		_, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ok = errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK)
-		return true
+		for {
+			_, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			ok = errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK)
+			return true
+		}
 	}); err != nil {
 		return false
 	}

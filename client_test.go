@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
@@ -627,7 +628,8 @@ func TestClientTakesAnAnswerThatCameBeforeTheBodyWasSent(t *testing.T) {
 		if _, err := http.ReadRequest(br); err != nil { // the head only
 			return
 		}
-		_, _ = io.WriteString(conn, "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 8\r\n\r\ntoo long")
+		_, _ = io.WriteString(conn, "HTTP/1.1 103 Early Hints\r\n\r\n"+
+			"HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 8\r\n\r\ntoo long")
 		// conn closes with most of the body unread: the client's
 		// writes then fail.
 	})
@@ -635,6 +637,8 @@ func TestClientTakesAnAnswerThatCameBeforeTheBodyWasSent(t *testing.T) {
 	resp, err := c.RoundTrip(post(t, context.Background(), url, strings.Repeat("x", 16<<20)))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, "too long", string(b))
 	require.NoError(t, resp.Body.Close())
 	require.Zero(t, idleCount(c))
 }
@@ -649,7 +653,7 @@ func TestClientNamesAStalledTLSHandshake(t *testing.T) {
 	c.tlsConfig = nil // the default configuration, without a panic
 	host := strings.TrimPrefix(url, "http://")
 	_, err := c.RoundTrip(post(t, context.Background(), "https://"+host, "x"))
-	require.ErrorContains(t, err, "TLS handshake with "+host+": no TLS handshake with "+host+" within 50ms")
+	require.ErrorContains(t, err, "TLS handshake with "+host+": no answer within 50ms")
 	require.NotErrorIs(t, err, context.DeadlineExceeded, "not to be taken for the attempt's timeout")
 }
 
@@ -672,4 +676,37 @@ func TestClientReportsAFailedRedial(t *testing.T) {
 	c.dial = func(context.Context, string, string) (net.Conn, error) { return nil, refused }
 	_, err := c.RoundTrip(post(t, context.Background(), srv.URL, "x"))
 	require.ErrorIs(t, err, refused, "the new connection's failure, after the stale one's")
+}
+
+func TestQuietSeesWhatATLSConnectionHolds(t *testing.T) {
+	t.Parallel()
+	cert, err := tls.X509KeyPair(localhostCert(t))
+	require.NoError(t, err)
+	clientEnd, serverEnd := net.Pipe()
+	t.Cleanup(func() { _ = clientEnd.Close(); _ = serverEnd.Close() })
+	srv := tls.Server(serverEnd, &tls.Config{Certificates: []tls.Certificate{cert}})
+	go func() {
+		if srv.Handshake() == nil {
+			_, _ = srv.Write([]byte("ab")) // one record
+		}
+	}()
+	cl := tls.Client(clientEnd, &tls.Config{InsecureSkipVerify: true}) // the test's own pipe
+	var b [1]byte
+	_, err = io.ReadFull(cl, b[:]) // "a"; "b" stays in the client's buffer
+	require.NoError(t, err)
+	require.False(t, quiet(cl), "a byte in the TLS buffer makes the connection unfit")
+}
+
+// localhostCert returns the certificate and key of an httptest TLS
+// server, PEM-encoded.
+func localhostCert(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	srv.StartTLS()
+	defer srv.Close()
+	c := srv.TLS.Certificates[0]
+	key, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})
 }

@@ -169,8 +169,8 @@ func (a *Auth) validate(v *validator, hasResolver bool, staticHeaders map[string
 		}
 	}
 	a.values(func(field, value string) {
-		if strings.ContainsAny(value, "\r\n\x00") {
-			v.add(field, "must not contain CR, LF or NUL")
+		if i := badValueByte(value); i >= 0 {
+			v.add(field, fmt.Sprintf("must not contain control characters (it has %q)", value[i]))
 		}
 		if IsReference(value) && !hasResolver {
 			v.add(field, fmt.Sprintf("is a reference (%s) but Config.Secrets is not set: configure a SecretResolver, or give the literal value", referenceScheme(value)))
@@ -249,8 +249,8 @@ func (a *Auth) apply(ctx context.Context, resolver SecretResolver, h http.Header
 			}
 			return ""
 		}
-		if strings.ContainsAny(out, "\r\n\x00") {
-			firstErr = fmt.Errorf("%w: %s resolved to a value with CR, LF or NUL", ErrUnresolvedSecret, field)
+		if i := badValueByte(out); i >= 0 {
+			firstErr = fmt.Errorf("%w: %s resolved to a value with a control character (%q)", ErrUnresolvedSecret, field, out[i])
 		}
 		return out
 	}

@@ -359,6 +359,9 @@ func checkURL(raw string) string {
 	if u.Host == "" || u.Hostname() == "" {
 		return "must include a host, for example https://example.com/webhooks"
 	}
+	if nonASCII(u.Hostname()) {
+		return fmt.Sprintf("host %q must be ASCII: give an international name in its punycode form (xn--…)", truncate(u.Hostname(), 64))
+	}
 	if u.User != nil {
 		return "must not carry credentials (user:password@); give them as request headers instead"
 	}
@@ -398,10 +401,31 @@ func checkHeader(name, value string) string {
 	if reservedHeaders[lower] || strings.HasPrefix(lower, "webhook-") {
 		return "is set by the dispatcher and cannot be overridden"
 	}
-	if strings.ContainsAny(value, "\r\n\x00") {
-		return "value must not contain CR, LF or NUL"
+	if i := badValueByte(value); i >= 0 {
+		return fmt.Sprintf("value must not contain control characters (it has %q)", value[i])
 	}
 	return ""
+}
+
+// badValueByte returns the index of the first byte that may not stand in
+// a header value (a control character other than tab, or DEL), or -1.
+func badValueByte(v string) int {
+	for i := range len(v) {
+		if b := v[i]; b < ' ' && b != '\t' || b == 0x7f {
+			return i
+		}
+	}
+	return -1
+}
+
+// nonASCII reports whether s has a byte outside ASCII.
+func nonASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 // validHeaderName reports whether name is an RFC 9110 token.

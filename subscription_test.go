@@ -63,7 +63,9 @@ func TestSubscriptionCreateValidation(t *testing.T) {
 		{"reserved header", func(s *webhook.Subscription) { s.Headers = map[string]string{"Webhook-Signature": "x"} }, `Headers["Webhook-Signature"]`, "cannot be overridden"},
 		{"host header", func(s *webhook.Subscription) { s.Headers = map[string]string{"Host": "x"} }, `Headers["Host"]`, "cannot be overridden"},
 		{"bad header name", func(s *webhook.Subscription) { s.Headers = map[string]string{"X Bad": "x"} }, `Headers["X Bad"]`, "not a valid HTTP header name"},
-		{"header injection", func(s *webhook.Subscription) { s.Headers = map[string]string{"X-A": "a\r\nX-B: b"} }, `Headers["X-A"]`, "CR, LF"},
+		{"header injection", func(s *webhook.Subscription) { s.Headers = map[string]string{"X-A": "a\r\nX-B: b"} }, `Headers["X-A"]`, `must not contain control characters (it has '\r')`},
+		{"control character in header", func(s *webhook.Subscription) { s.Headers = map[string]string{"X-A": "a\x1bb"} }, `Headers["X-A"]`, `(it has '\x1b')`},
+		{"international host", func(s *webhook.Subscription) { s.URL = "https://bücher.example/hooks" }, "URL", `host "bücher.example" must be ASCII: give an international name in its punycode form (xn--…)`},
 		{"given ID", func(s *webhook.Subscription) { s.ID = "sub_mine" }, "ID", "assigned by SubscriptionCreate"},
 		{"long name", func(s *webhook.Subscription) { s.Name = strings.Repeat("n", 300) }, "Name", "at most 256"},
 	} {
