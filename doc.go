@@ -61,7 +61,13 @@
 // it, as memstore does), and the headers content-type
 // (application/json), user-agent (hooksmith/Version), webhook-id,
 // webhook-timestamp and webhook-signature, plus the subscription's own
-// headers. Then:
+// headers. Requests go out over HTTP/1.1 (with TLS for https), on
+// keep-alive connections kept per host (up to Config.Workers each, idle
+// for up to 90 s), each written and read by the worker that sends on it,
+// with net/http's wire code but not its Transport, whose goroutines and
+// channels per connection cost about a quarter of a request's CPU. A
+// request that fails on a reused connection before any byte of an answer
+// came (the receiver had closed it) is sent once more on a new one. Then:
 //
 //   - 2xx: succeeded.
 //   - 3xx: failed attempt; redirects are not followed.
