@@ -287,6 +287,25 @@ func TestUnresolvedReferenceFailsAttemptAndRetries(t *testing.T) {
 	require.Empty(t, rcv.got, "never sent without its credentials")
 }
 
+func TestResolvedValueWithAControlCharacterIsNotSent(t *testing.T) {
+	t.Parallel()
+	secrets := webhook.MapResolver{"vault://team/key": "k\x1bv"}
+	b := setup(t, &webhook.Config{Secrets: secrets, Backoff: func(int) time.Duration { return time.Hour }})
+	rcv := newReceiver(t)
+	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{
+		URL: rcv.URL, EventTypes: []string{"*"},
+		Auth: &webhook.Auth{Headers: map[string]string{"api-key": "vault://team/key"}},
+	})
+	require.NoError(t, err)
+	b.start(t)
+	b.publish(t, webhook.Event{Type: "a"})
+	u := b.nextUpdate(t)
+	require.Equal(t, webhook.DeliveryPending, u.State, "retried later")
+	require.Contains(t, u.LastError, `resolved to a value with a control character ('\x1b')`)
+	require.NotContains(t, u.LastError, "k\x1bv", "the secret is not in the log")
+	require.Empty(t, rcv.got, "never sent")
+}
+
 func TestEnvAndSchemeResolvers(t *testing.T) {
 	t.Setenv("HOOKSMITH_TEST_TOKEN", "from-env")
 	r := webhook.SchemeResolver{"env": webhook.EnvResolver{}, "config": webhook.MapResolver{"config://a": "A"}}
