@@ -168,6 +168,9 @@ func (c *client) exchange(ctx context.Context, pc *persistConn, req *http.Reques
 	}
 	resp, err := readAnswer(pc.br, req)
 	if err != nil {
+		if pc.in.read == 0 && errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("the receiver closed the connection without answering (%w)", err)
+		}
 		return fail(err)
 	}
 	return c.answered(ctx, pc, resp, !resp.Close && !req.Close, stop), nil
@@ -313,7 +316,7 @@ func (c *client) dialConn(ctx context.Context, key connKey) (*persistConn, error
 		}
 		cfg.ServerName = host
 		cfg.NextProtos = []string{"http/1.1"}
-		tc := tls.Client(conn, cfg)
+		tc := tls.Client(&recordTracker{Conn: conn}, cfg)
 		hctx, cancel := context.WithTimeoutCause(ctx, c.tlsTimeout,
 			fmt.Errorf("no answer within %s", c.tlsTimeout))
 		err := tc.HandshakeContext(hctx)
@@ -447,7 +450,10 @@ func validHeader(h http.Header) error {
 // makes it unfit for the next request, whose answer could not be told
 // from them. A TLS connection may hold such bytes in its own buffers,
 // which its socket does not show: a read with a deadline in the past
-// takes them without waiting (a timeout does not break a tls.Conn).
+// takes the whole records among them without waiting (a timeout does not
+// break a tls.Conn), and its recordTracker tells whether part of one is
+// left. A connection it finds unfit may keep that deadline: the caller
+// closes it.
 func quiet(conn net.Conn) bool {
 	if tc, ok := conn.(*tls.Conn); ok {
 		if tc.SetReadDeadline(aLongTimeAgo) != nil {
@@ -459,9 +465,53 @@ func quiet(conn net.Conn) bool {
 			return false
 		}
 		conn = tc.NetConn()
+		if rt, ok := conn.(*recordTracker); ok {
+			if rt.partial() {
+				return false
+			}
+			conn = rt.Conn
+		}
 	}
 	return socketQuiet(conn)
 }
+
+// recordTracker sits under a tls.Conn and follows the TLS record framing
+// of what it reads (a 5-byte header whose last two bytes give the length
+// of the body that follows), so that quiet knows when the tls.Conn holds
+// the start of a record it cannot read yet.
+type recordTracker struct {
+	net.Conn
+	header [5]byte
+	inHdr  int // header bytes of the current record read so far
+	left   int // body bytes of the current record still to come
+}
+
+func (r *recordTracker) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.follow(p[:n])
+	return n, err
+}
+
+// follow moves the framing past b.
+func (r *recordTracker) follow(b []byte) {
+	for len(b) > 0 {
+		if r.left > 0 {
+			k := min(r.left, len(b))
+			r.left -= k
+			b = b[k:]
+			continue
+		}
+		k := copy(r.header[r.inHdr:], b)
+		r.inHdr += k
+		b = b[k:]
+		if r.inHdr == len(r.header) {
+			r.left, r.inHdr = int(r.header[3])<<8|int(r.header[4]), 0
+		}
+	}
+}
+
+// partial reports whether the bytes read so far end inside a record.
+func (r *recordTracker) partial() bool { return r.inHdr > 0 || r.left > 0 }
 
 // staleConn reports whether err is how a request fails on a connection
 // the receiver had closed while it was idle.

@@ -1,4 +1,4 @@
-//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly || solaris || illumos
 
 package webhook
 
@@ -7,11 +7,6 @@ import (
 	"net"
 	"syscall"
 )
-
-// connReset reports whether err says the receiver reset the connection.
-func connReset(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
 
 // socketQuiet reports whether conn's socket has nothing to read and is
 // still open, with one non-blocking peek: a byte waiting, or the end of

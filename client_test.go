@@ -233,6 +233,7 @@ func TestClientDoesNotRetryOnAFreshConnection(t *testing.T) {
 	})
 	_, err := newTestClient(t).RoundTrip(post(t, context.Background(), url, "x"))
 	require.True(t, staleConn(err), "%v", err)
+	require.ErrorContains(t, err, "the receiver closed the connection without answering")
 	require.EqualValues(t, 1, accepted.Load())
 }
 
@@ -709,4 +710,43 @@ func localhostCert(t *testing.T) (certPEM, keyPEM []byte) {
 	require.NoError(t, err)
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})
+}
+
+func TestRecordTrackerFollowsTLSFraming(t *testing.T) {
+	t.Parallel()
+	record := func(body string) []byte {
+		return append([]byte{23, 3, 3, byte(len(body) >> 8), byte(len(body))}, body...)
+	}
+	stream := append(append(record("hello"), record(strings.Repeat("x", 300))...), record("")...)
+	for split := 1; split <= len(stream); split++ { // fed in pieces of every size
+		var rt recordTracker
+		for i := 0; i < len(stream); i += split {
+			rt.follow(stream[i:min(i+split, len(stream))])
+			end := min(i+split, len(stream))
+			atBoundary := end == 10 || end == 315 || end == 320
+			require.Equal(t, !atBoundary, rt.partial(), "split %d, %d bytes read", split, end)
+		}
+	}
+}
+
+func TestQuietSeesAPartialTLSRecord(t *testing.T) {
+	t.Parallel()
+	cert, err := tls.X509KeyPair(localhostCert(t))
+	require.NoError(t, err)
+	clientEnd, serverEnd := net.Pipe()
+	t.Cleanup(func() { _ = clientEnd.Close(); _ = serverEnd.Close() })
+	srv := tls.Server(serverEnd, &tls.Config{Certificates: []tls.Certificate{cert}})
+	go func() {
+		if srv.Handshake() == nil {
+			_, _ = srv.Write([]byte("a"))
+		}
+	}()
+	rt := &recordTracker{Conn: clientEnd}
+	cl := tls.Client(rt, &tls.Config{InsecureSkipVerify: true}) // the test's own pipe
+	var b [1]byte
+	_, err = io.ReadFull(cl, b[:])
+	require.NoError(t, err)
+	require.True(t, quiet(cl), "every record read whole: fit")
+	rt.follow([]byte{23, 3, 3}) // the start of a record nobody asked for
+	require.False(t, quiet(cl), "part of a record read: unfit")
 }

@@ -250,7 +250,11 @@ func (a *Auth) apply(ctx context.Context, resolver SecretResolver, h http.Header
 			return ""
 		}
 		if i := badValueByte(out); i >= 0 {
-			firstErr = fmt.Errorf("%w: %s resolved to a value with a control character (%q)", ErrUnresolvedSecret, field, out[i])
+			hint := ""
+			if i == len(out)-1 && out[i] == '\n' {
+				hint = "; trim the trailing newline (a secret read from a file often ends with one)"
+			}
+			firstErr = fmt.Errorf("%w: %s resolved to a value with a control character (%q)%s", ErrUnresolvedSecret, field, out[i], hint)
 		}
 		return out
 	}

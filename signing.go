@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Standard Webhooks header names, as sent by the Dispatcher and checked by
@@ -457,6 +458,9 @@ func newVerifier(secrets []string, tolerance time.Duration) (*verifier, error) {
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) { // not in the middle of a character
+		n--
 	}
 	return s[:n] + "…"
 }
