@@ -679,8 +679,11 @@ func TestClientReportsAFailedRedial(t *testing.T) {
 	require.ErrorIs(t, err, refused, "the new connection's failure, after the stale one's")
 }
 
-func TestQuietSeesWhatATLSConnectionHolds(t *testing.T) {
-	t.Parallel()
+// tlsPipe returns the client end of a TLS connection over a pipe, and the
+// recordTracker under it, whose server end writes what once the
+// handshake is done.
+func tlsPipe(t *testing.T, what string) (*tls.Conn, *recordTracker) {
+	t.Helper()
 	cert, err := tls.X509KeyPair(localhostCert(t))
 	require.NoError(t, err)
 	clientEnd, serverEnd := net.Pipe()
@@ -688,12 +691,18 @@ func TestQuietSeesWhatATLSConnectionHolds(t *testing.T) {
 	srv := tls.Server(serverEnd, &tls.Config{Certificates: []tls.Certificate{cert}})
 	go func() {
 		if srv.Handshake() == nil {
-			_, _ = srv.Write([]byte("ab")) // one record
+			_, _ = srv.Write([]byte(what)) // one record
 		}
 	}()
-	cl := tls.Client(clientEnd, &tls.Config{InsecureSkipVerify: true}) // the test's own pipe
+	rt := &recordTracker{Conn: clientEnd}
+	return tls.Client(rt, &tls.Config{InsecureSkipVerify: true}), rt // the test's own pipe
+}
+
+func TestQuietSeesWhatATLSConnectionHolds(t *testing.T) {
+	t.Parallel()
+	cl, _ := tlsPipe(t, "ab")
 	var b [1]byte
-	_, err = io.ReadFull(cl, b[:]) // "a"; "b" stays in the client's buffer
+	_, err := io.ReadFull(cl, b[:]) // "a"; "b" stays in the client's buffer
 	require.NoError(t, err)
 	require.False(t, quiet(cl), "a byte in the TLS buffer makes the connection unfit")
 }
@@ -731,20 +740,9 @@ func TestRecordTrackerFollowsTLSFraming(t *testing.T) {
 
 func TestQuietSeesAPartialTLSRecord(t *testing.T) {
 	t.Parallel()
-	cert, err := tls.X509KeyPair(localhostCert(t))
-	require.NoError(t, err)
-	clientEnd, serverEnd := net.Pipe()
-	t.Cleanup(func() { _ = clientEnd.Close(); _ = serverEnd.Close() })
-	srv := tls.Server(serverEnd, &tls.Config{Certificates: []tls.Certificate{cert}})
-	go func() {
-		if srv.Handshake() == nil {
-			_, _ = srv.Write([]byte("a"))
-		}
-	}()
-	rt := &recordTracker{Conn: clientEnd}
-	cl := tls.Client(rt, &tls.Config{InsecureSkipVerify: true}) // the test's own pipe
+	cl, rt := tlsPipe(t, "a")
 	var b [1]byte
-	_, err = io.ReadFull(cl, b[:])
+	_, err := io.ReadFull(cl, b[:])
 	require.NoError(t, err)
 	require.True(t, quiet(cl), "every record read whole: fit")
 	rt.follow([]byte{23, 3, 3}) // the start of a record nobody asked for

@@ -267,9 +267,11 @@ func TestCredentialReferencesResolvedAtSendTime(t *testing.T) {
 	require.Len(t, calls, 2)
 }
 
-func TestUnresolvedReferenceFailsAttemptAndRetries(t *testing.T) {
-	t.Parallel()
-	secrets := webhook.MapResolver{}
+// deliverWithKeyRef publishes one event to a subscription whose api-key
+// header is the reference vault://team/key, resolved by secrets, and
+// returns the first outcome and the receiver.
+func deliverWithKeyRef(t *testing.T, secrets webhook.MapResolver) (webhook.DeliveryUpdate, *receiver) {
+	t.Helper()
 	b := setup(t, &webhook.Config{Secrets: secrets, Backoff: func(int) time.Duration { return time.Hour }})
 	rcv := newReceiver(t)
 	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{
@@ -279,7 +281,12 @@ func TestUnresolvedReferenceFailsAttemptAndRetries(t *testing.T) {
 	require.NoError(t, err)
 	b.start(t)
 	b.publish(t, webhook.Event{Type: "a"})
-	u := b.nextUpdate(t)
+	return b.nextUpdate(t), rcv
+}
+
+func TestUnresolvedReferenceFailsAttemptAndRetries(t *testing.T) {
+	t.Parallel()
+	u, rcv := deliverWithKeyRef(t, webhook.MapResolver{})
 	require.Equal(t, webhook.DeliveryPending, u.State, "retried later")
 	require.Contains(t, u.LastError, `Auth.Headers["api-key"]`)
 	require.Contains(t, u.LastError, "vault://team/key")
@@ -289,17 +296,7 @@ func TestUnresolvedReferenceFailsAttemptAndRetries(t *testing.T) {
 
 func TestResolvedValueWithAControlCharacterIsNotSent(t *testing.T) {
 	t.Parallel()
-	secrets := webhook.MapResolver{"vault://team/key": "k\x1bv"}
-	b := setup(t, &webhook.Config{Secrets: secrets, Backoff: func(int) time.Duration { return time.Hour }})
-	rcv := newReceiver(t)
-	_, err := b.d.SubscriptionCreate(context.Background(), webhook.Subscription{
-		URL: rcv.URL, EventTypes: []string{"*"},
-		Auth: &webhook.Auth{Headers: map[string]string{"api-key": "vault://team/key"}},
-	})
-	require.NoError(t, err)
-	b.start(t)
-	b.publish(t, webhook.Event{Type: "a"})
-	u := b.nextUpdate(t)
+	u, rcv := deliverWithKeyRef(t, webhook.MapResolver{"vault://team/key": "k\x1bv"})
 	require.Equal(t, webhook.DeliveryPending, u.State, "retried later")
 	require.Contains(t, u.LastError, `resolved to a value with a control character ('\x1b')`)
 	require.NotContains(t, u.LastError, "k\x1bv", "the secret is not in the log")
