@@ -267,39 +267,35 @@ func (c *client) finish(pc *persistConn, keep bool) {
 	c.mu.Unlock()
 }
 
-// conn returns the newest idle connection to key, or dials one.
+// conn returns the newest fit idle connection to key, or dials one. An
+// idle one is unfit when it has timed out, or when the receiver closed it
+// or sent what nobody asked for (see quiet): the next request's answer
+// could not be told from that.
 func (c *client) conn(ctx context.Context, key connKey) (pc *persistConn, reused bool, err error) {
-	now := time.Now()
-	var expired []*persistConn
-	c.mu.Lock()
-	list := c.idle[key]
-	for len(list) > 0 && pc == nil {
-		last := list[len(list)-1]
-		list[len(list)-1] = nil
-		list = list[:len(list)-1]
-		c.nidle--
-		if now.Sub(last.idleAt) >= c.idleTimeout {
-			expired = append(expired, last)
-			continue
-		}
-		pc = last
-	}
-	c.idle[key] = list
-	c.mu.Unlock()
-	for _, e := range expired {
-		_ = e.conn.Close()
-	}
-	if pc != nil {
-		if quiet(pc.conn) {
+	for pc = c.takeIdle(key); pc != nil; pc = c.takeIdle(key) {
+		if time.Since(pc.idleAt) < c.idleTimeout && quiet(pc.conn) {
 			return pc, true, nil
 		}
-		// The receiver closed it, or sent what nobody asked for: the
-		// next request's answer cannot be told from it.
 		_ = pc.conn.Close()
-		return c.conn(ctx, key)
 	}
 	pc, err = c.dialConn(ctx, key)
 	return pc, false, err
+}
+
+// takeIdle removes the newest idle connection to key from the idle ones
+// and returns it, or nil.
+func (c *client) takeIdle(key connKey) *persistConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := c.idle[key]
+	if len(list) == 0 {
+		return nil
+	}
+	pc := list[len(list)-1]
+	list[len(list)-1] = nil
+	c.idle[key] = list[:len(list)-1]
+	c.nidle--
+	return pc
 }
 
 // dialConn opens a connection to key, with TLS for https.
@@ -430,9 +426,6 @@ func keyOf(req *http.Request) (connKey, error) {
 // line breaks into spaces.
 func validHeader(h http.Header) error {
 	for name, values := range h {
-		if name == "" {
-			return errors.New("a request header has an empty name")
-		}
 		if !validHeaderName(name) {
 			return fmt.Errorf("request header name %q is not a valid HTTP token", name)
 		}
