@@ -119,15 +119,20 @@ func IsReference(value string) bool { return referencePattern.MatchString(value)
 
 // values calls fn for every credential value of a, with a field name.
 func (a *Auth) values(fn func(field, value string)) {
+	a.credentialValues(fn)
+	for name, v := range a.Headers {
+		fn(fmt.Sprintf("Auth.Headers[%q]", truncate(name, 64)), v)
+	}
+}
+
+// credentialValues calls fn with each Bearer and Basic value of a.
+func (a *Auth) credentialValues(fn func(field, value string)) {
 	if a.Bearer != nil {
 		fn("Auth.Bearer.Token", a.Bearer.Token)
 	}
 	if a.Basic != nil {
 		fn("Auth.Basic.Username", a.Basic.Username)
 		fn("Auth.Basic.Password", a.Basic.Password)
-	}
-	for name, v := range a.Headers {
-		fn(fmt.Sprintf("Auth.Headers[%q]", truncate(name, 64)), v)
 	}
 }
 
@@ -168,10 +173,12 @@ func (a *Auth) validate(v *validator, hasResolver bool, staticHeaders map[string
 			}
 		}
 	}
-	a.values(func(field, value string) {
-		if i := badValueByte(value); i >= 0 {
-			v.add(field, fmt.Sprintf("must not contain control characters (it has %q)", value[i]))
+	a.credentialValues(func(field, value string) { // header values: checkHeader, above
+		if p := valueProblem(value); p != "" {
+			v.add(field, p)
 		}
+	})
+	a.values(func(field, value string) {
 		if IsReference(value) && !hasResolver {
 			v.add(field, fmt.Sprintf("is a reference (%s) but Config.Secrets is not set: configure a SecretResolver, or give the literal value", referenceScheme(value)))
 		}
@@ -250,11 +257,7 @@ func (a *Auth) apply(ctx context.Context, resolver SecretResolver, h http.Header
 			return ""
 		}
 		if i := badValueByte(out); i >= 0 {
-			hint := ""
-			if i == len(out)-1 && out[i] == '\n' {
-				hint = "; trim the trailing newline (a secret read from a file often ends with one)"
-			}
-			firstErr = fmt.Errorf("%w: %s resolved to a value with a control character (%q)%s", ErrUnresolvedSecret, field, out[i], hint)
+			firstErr = fmt.Errorf("%w: %s resolved to a value with a control character (%q)%s", ErrUnresolvedSecret, field, out[i], lineBreakHint(out, i))
 		}
 		return out
 	}

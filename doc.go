@@ -62,8 +62,8 @@
 // (application/json), user-agent (hooksmith/Version), webhook-id,
 // webhook-timestamp and webhook-signature, plus the subscription's own
 // headers. Requests go out over HTTP/1.1 (with TLS for https), on
-// keep-alive connections kept per host (up to Config.Workers each, idle
-// for up to 90 s), each written and read by the worker that sends on it,
+// keep-alive connections kept per host (up to Config.Workers idle each,
+// twice that in all, for up to 90 s), each written and read by the worker that sends on it,
 // with net/http's wire code but not its Transport, whose goroutines and
 // channels per connection cost about a quarter of a request's CPU. A
 // request that fails on a reused connection before any byte of an answer

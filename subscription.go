@@ -401,10 +401,29 @@ func checkHeader(name, value string) string {
 	if reservedHeaders[lower] || strings.HasPrefix(lower, "webhook-") {
 		return "is set by the dispatcher and cannot be overridden"
 	}
-	if i := badValueByte(value); i >= 0 {
-		return fmt.Sprintf("value must not contain control characters (it has %q)", value[i])
+	if p := valueProblem(value); p != "" {
+		return "value " + p
 	}
 	return ""
+}
+
+// valueProblem says what makes v unfit for a header value, and how to
+// fix it, or "".
+func valueProblem(v string) string {
+	i := badValueByte(v)
+	if i < 0 {
+		return ""
+	}
+	return fmt.Sprintf("must not contain control characters (it has %q)", v[i]) + lineBreakHint(v, i)
+}
+
+// lineBreakHint, for a value whose bad byte at i starts a line break that
+// ends it, tells to trim it.
+func lineBreakHint(v string, i int) string {
+	if strings.Trim(v[i:], "\r\n") != "" {
+		return ""
+	}
+	return "; trim the line break at its end (a value read from a file often has one)"
 }
 
 // badValueByte returns the index of the first byte that may not stand in

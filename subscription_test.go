@@ -68,6 +68,11 @@ func TestSubscriptionCreateValidation(t *testing.T) {
 		{"international host", func(s *webhook.Subscription) { s.URL = "https://bücher.example/hooks" }, "URL", `host "bücher.example" must be ASCII: give an international name in its punycode form (xn--…)`},
 		{"given ID", func(s *webhook.Subscription) { s.ID = "sub_mine" }, "ID", "assigned by SubscriptionCreate"},
 		{"long name", func(s *webhook.Subscription) { s.Name = strings.Repeat("n", 300) }, "Name", "at most 256"},
+		{"line break in an auth header, told once", func(s *webhook.Subscription) {
+			s.Auth = &webhook.Auth{Headers: map[string]string{"X-Key": "k\r\n"}}
+		}, `Auth.Headers["X-Key"]`, "(it has '\\r'); trim the line break at its end"},
+		{"line break in a token", func(s *webhook.Subscription) { s.Auth = &webhook.Auth{Bearer: &webhook.BearerAuth{Token: "t\n"}} },
+			"Auth.Bearer.Token", "(it has '\\n'); trim the line break at its end"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

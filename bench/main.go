@@ -75,6 +75,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -145,6 +146,12 @@ func main() {
 	default:
 		fatal(fmt.Errorf("-side %q: want both, lib or raw", o.side))
 	}
+	if o.rounds < 1 {
+		fatal(fmt.Errorf("-rounds %d: want 1 or more", o.rounds))
+	}
+	if o.duration <= 0 {
+		fatal(fmt.Errorf("-duration %s: want a positive duration, such as 2s", o.duration))
+	}
 	o.logger = *logger
 	switch *logger {
 	case "default":
@@ -183,24 +190,11 @@ func main() {
 	}
 
 	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fatal(err)
-		}
+		startOutput("-cpuprofile", *cpuprofile, pprof.StartCPUProfile)
 		defer pprof.StopCPUProfile()
 	}
-
 	if *tracefile != "" {
-		f, err := os.Create(*tracefile)
-		if err != nil {
-			fatal(err)
-		}
-		if err := trace.Start(f); err != nil {
-			fatal(err)
-		}
+		startOutput("-trace", *tracefile, trace.Start)
 		defer trace.Stop()
 	}
 
@@ -235,7 +229,7 @@ func main() {
 	if *memprofile != "" {
 		f, err := os.Create(*memprofile)
 		if err != nil {
-			fatal(err)
+			fatal(fmt.Errorf("-memprofile: %w", err))
 		}
 		runtime.GC()
 		if err := pprof.WriteHeapProfile(f); err != nil {
@@ -300,4 +294,16 @@ func fatal(err error) {
 	}
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
+}
+
+// startOutput creates path, given by flag, and starts writing a profile
+// or trace to it with start; it exits on failure, naming the flag.
+func startOutput(flag, path string, start func(io.Writer) error) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = start(f)
+	}
+	if err != nil {
+		fatal(fmt.Errorf("%s: %w", flag, err))
+	}
 }

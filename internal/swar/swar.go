@@ -23,9 +23,6 @@ func HasByte(x uint64, c byte) bool { return hasZero(x ^ (ones * uint64(c))) }
 // HasLess reports whether a byte of x is less than n, for n <= 128.
 func HasLess(x uint64, n byte) bool { return (x-ones*uint64(n))&^x&high != 0 }
 
-// HasHigh reports whether a byte of x is 0x80 or more.
-func HasHigh(x uint64) bool { return x&high != 0 }
-
 func hasZero(x uint64) bool { return zeros(x) != 0 }
 
 // zeros has the high bit of each zero byte of x set, and may have it set
