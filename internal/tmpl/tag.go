@@ -2,8 +2,11 @@ package tmpl
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
+
+	"github.com/valyala/fasttemplate"
 )
 
 // The delimiters of a tag.
@@ -34,38 +37,59 @@ type tag struct {
 	node int
 }
 
-// rawTag is one occurrence of a tag in the source, found by scanTags.
+// rawTag is one occurrence of a tag in the source, found by findTags.
 type rawTag struct {
 	start int // offset of "{{"
 	end   int // offset just past "}}"
 	inner string
 }
 
-// scanTags finds the tags of src the way fasttemplate does: a tag runs from
-// a "{{" to the next "}}". It rejects a "{{" without its "}}" and a "{{"
-// inside a tag, both with the position of the opening "{{".
-func scanTags(src string) ([]rawTag, error) {
-	var tags []rawTag
-	for i := 0; ; {
-		n := strings.Index(src[i:], startTag)
-		if n < 0 {
-			return tags, nil
+// findTags splits src with fasttemplate, which renders it later, and
+// returns the compiled template with every tag occurrence and its
+// position: fasttemplate is the one tag scanner, so Parse and Render can
+// never disagree on where a tag is. It rejects a "{{" without its "}}" and
+// a "{{" inside a tag, both with the position of the opening "{{".
+func findTags(src string) (*fasttemplate.Template, []rawTag, error) {
+	ft, err := fasttemplate.NewTemplate(src, startTag, endTag)
+	if err != nil {
+		// fasttemplate stops at the first "{{" that has no "}}" after it.
+		// Every "}}" lies before it, and every "{{" after the last "}}"
+		// would be such a one, so it is the first "{{" after the last "}}".
+		from := 0
+		if last := strings.LastIndex(src, endTag); last >= 0 {
+			from = last + len(endTag)
 		}
-		start := i + n
-		rest := src[start+len(startTag):]
-		m := strings.Index(rest, endTag)
-		if m < 0 {
-			return nil, newParseError(src, start, "unterminated tag: %q has no closing %q", startTag, endTag)
-		}
-		inner := rest[:m]
+		start := from + strings.Index(src[from:], startTag)
+		return nil, nil, newParseError(src, start, "unterminated tag: %q has no closing %q", startTag, endTag)
+	}
+	// Walk the split template once: the text fasttemplate writes and the
+	// tags it hands over, in order, give each tag's offset.
+	var raws []rawTag
+	var w offsetWriter
+	_, err = ft.ExecuteFunc(&w, func(_ io.Writer, inner string) (int, error) {
+		start := int(w)
 		if strings.Contains(inner, startTag) {
-			return nil, newParseError(src, start, "unterminated tag: %q is followed by another %q before %q; tags cannot nest",
+			return 0, newParseError(src, start, "unterminated tag: %q is followed by another %q before %q; tags cannot nest",
 				startTag, startTag, endTag)
 		}
-		end := start + len(startTag) + m + len(endTag)
-		tags = append(tags, rawTag{start: start, end: end, inner: inner})
-		i = end
+		end := start + len(startTag) + len(inner) + len(endTag)
+		raws = append(raws, rawTag{start: start, end: end, inner: inner})
+		w = offsetWriter(end)
+		return 0, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
+	return ft, raws, nil
+}
+
+// offsetWriter counts the bytes written to it: the offset in the source
+// of fasttemplate's walk.
+type offsetWriter int
+
+func (w *offsetWriter) Write(p []byte) (int, error) {
+	*w += offsetWriter(len(p))
+	return len(p), nil
 }
 
 // parseTag parses the inside of a tag. The error message is completed with

@@ -102,10 +102,9 @@ func fill(p place) placer {
 	}
 }
 
-// parse finds and parses the tags of src, places them and compiles src
-// with fasttemplate.
+// parse splits src with fasttemplate, then parses and places its tags.
 func parse(src string, placeTags placer) (*Template, error) {
-	raws, err := scanTags(src)
+	ft, raws, err := findTags(src)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +133,6 @@ func parse(src string, placeTags placer) (*Template, error) {
 		}
 		t.occ[k] = occurrence{tag: i, place: places[k], raw: rt.inner}
 		t.literalLen -= rt.end - rt.start
-	}
-	ft, err := fasttemplate.NewTemplate(src, startTag, endTag)
-	if err != nil {
-		// scanTags has already refused what fasttemplate refuses.
-		return nil, fmt.Errorf("template: %w", err)
 	}
 	t.ft = ft
 	t.states.New = func() any {

@@ -275,6 +275,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "unterminated tag", src: `{"a": "{{Body.x"}`, line: 1, col: 8, contains: `unterminated tag: "{{" has no closing "}}"`},
 		{name: "unterminated tag on line 3", src: "x\nyz\n ab {{Body.x", ct: Text, line: 3, col: 5, contains: "unterminated tag"},
 		{name: "nested open", src: "{{Body.a {{Body.b}}", ct: Text, line: 1, col: 1, contains: "tags cannot nest"},
+		{name: "unterminated after tags and a stray close", src: "{{Body.a}} }} {{{Body.b}} {{Body.c", ct: Text, line: 1, col: 27, contains: "has no closing"},
+		{name: "second tag nested", src: "{{Body.a}}\n{{Body.b {{Body.c}}", ct: Text, line: 2, col: 1, contains: "tags cannot nest"},
 		{name: "empty tag", src: `{"a": "{{}}"}`, line: 1, col: 8, contains: "empty tag"},
 		{name: "blank tag", src: "ok\n  {{   }}", ct: Text, line: 2, col: 3, contains: "empty tag"},
 		{name: "unknown root", src: `{"a": "{{Data.x}}"}`, line: 1, col: 8, contains: `unknown root "Data"`},
